@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Published packages run the compiled CLI. In a source checkout without a build, run the
+// TypeScript sources (Node >= 22.18 strips types) in a child with the source export condition,
+// forwarding signals so that SIGTERM / SIGHUP reach the gateway.
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const source = new URL('../src/cli/main.ts', import.meta.url);
+
+if (existsSync(fileURLToPath(compiled))) {
+  await import(compiled.href);
+} else if (existsSync(fileURLToPath(source))) {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@tributary/source', fileURLToPath(source), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => {
+    process.exitCode = code ?? (signal ? 1 : 0);
+  });
+} else {
+  console.error('tributary: neither dist/ nor src/ found; reinstall @tributary/kernel');
+  process.exitCode = 1;
+}

@@ -1,0 +1,64 @@
+/**
+ * Guards authenticate the credentials a server binding extracts (a bearer token, a cookie…) and
+ * authorize streams against the roles a route requires.
+ *
+ * Verification may need remote material (a JWKS), so {@link GuardHandler.authorize} is async;
+ * everything used on the data path afterwards (`GuardSession`) is synchronous. Failures are
+ * values, never exceptions.
+ *
+ * @module
+ */
+import type { JsonSchema } from './schema.ts';
+import type { GuardConfig, ConfigIssue } from './config.ts';
+import type { PluginContext } from './context.ts';
+
+/** Why credentials were refused. `status` is the HTTP-style status a server maps it to. */
+export interface GuardFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly status: 401 | 403;
+}
+
+export type GuardResult =
+  | { readonly ok: true; readonly session: GuardSession }
+  | { readonly ok: false; readonly failure: GuardFailure };
+
+/**
+ * An authenticated session. Immutable except through its guard (continuous authorization may
+ * extend `expiresAt` when fresh credentials are presented).
+ */
+export interface GuardSession {
+  /** The guard that created the session. */
+  readonly guard: string;
+  /** The principal, from the guard's identity claim; null when credentials carry none. */
+  readonly identity: string | null;
+  /** Other claims, for `${guarded['g'].attributes.x}` templates and filters. */
+  readonly attributes: Readonly<Record<string, unknown>>;
+  readonly roles: ReadonlySet<string>;
+  /** Epoch ms when the session ends; null for sessions that never expire. */
+  readonly expiresAt: number | null;
+  /** Epoch ms when a challenge should be sent to the client; null for none. */
+  readonly challengeAt: number | null;
+  /** True when the session holds every role in `roles` and has not expired at `now`. */
+  verify(roles: readonly string[], now?: number): boolean;
+}
+
+export interface GuardHandler {
+  /** Prepares remote material (keys, endpoints). May hold back readiness. */
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+  /** Verifies `credentials`; never rejects. */
+  authorize(credentials: string): Promise<GuardResult>;
+  /**
+   * Re-authorizes an existing session with fresh credentials (continuous authorization). On
+   * success the returned session replaces the old one for every stream that carried it.
+   */
+  reauthorize?(session: GuardSession, credentials: string): Promise<GuardResult>;
+}
+
+export interface GuardFactory<Options = unknown> {
+  /** JSON Schema of `guards.<name>.options`. */
+  readonly schema?: JsonSchema;
+  validate?(config: GuardConfig<Options>): readonly ConfigIssue[];
+  create(ctx: PluginContext, config: GuardConfig<Options>): GuardHandler | Promise<GuardHandler>;
+}

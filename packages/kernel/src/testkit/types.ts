@@ -1,0 +1,429 @@
+import type { BindingContext, BindingFactory, BindingHandler, RouteParams } from '../spi/binding.ts';
+import type { DataFrame, Extension, Stream, StreamError, StreamHandler, Authorization } from '../spi/stream.ts';
+import type { GuardFactory, GuardResult, GuardSession } from '../spi/guard.ts';
+import type { CatalogFactory, SchemaRecord, SchemaRef } from '../spi/catalog.ts';
+import type { ModelConfig, ModelFactory } from '../spi/model.ts';
+import { ScriptedPeer, type ScriptedPeerOptions } from './peer.ts';
+
+/** Begin extension of `test` streams; `route` is what `when: [{ route }]` conditions match. */
+export interface TestBeginEx extends Extension {
+  readonly type: 'test';
+  readonly route?: string;
+  /** The resolved `with` of the route that a `test` proxy took, for tests to inspect. */
+  readonly with?: unknown;
+  readonly [key: string]: unknown;
+}
+
+export interface TestWhen {
+  /** Matches the begin extension's `route`; `{name}` segments capture params (`items/{id}`). */
+  readonly route: string;
+}
+
+export interface TestClientOptions {
+  /** `echo` answers with the same data; `script` hands streams to the test; `refuse` returns null. */
+  readonly mode?: 'echo' | 'script' | 'refuse' | 'throw';
+  /** Credit granted on accept (default 65 536; 0 to start stalled). */
+  readonly window?: number;
+}
+
+const TEST_BRAND = Symbol.for('tributary.testkit.binding');
+
+export function matchRoute(pattern: string, route: string | undefined): RouteParams | undefined {
+  if (route === undefined) return undefined;
+  const names: string[] = [];
+  const regex = new RegExp(
+    '^' +
+      pattern
+        .split(/(\{\w+\})/)
+        .map((part) => {
+          const m = /^\{(\w+)\}$/.exec(part);
+          if (m) {
+            names.push(m[1]!);
+            return '([^/]+)';
+          }
+          return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        })
+        .join('') +
+      '$',
+  );
+  const m = regex.exec(route);
+  if (!m) return undefined;
+  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(m[i + 1]!)]));
+}
+
+function refusal(code: string, message?: string): StreamError {
+  return message === undefined ? { code } : { code, message };
+}
+
+/** The `test` server: opens streams on behalf of the test through its routes. */
+export class TestServer implements BindingHandler {
+  readonly [TEST_BRAND] = 'server';
+  constructor(private readonly ctx: BindingContext<unknown, TestWhen, unknown>) {}
+
+  /**
+   * Opens a stream as an application client would: routes are resolved on `ext.route`, the
+   * stream is opened towards the chosen exit, and the returned peer records the reply. When no
+   * route accepts, the peer records a `reset` with `TRIB_ROUTE_<REASON>`.
+   */
+  open(
+    ext: Omit<TestBeginEx, 'type'> = {},
+    options: ScriptedPeerOptions & { authorization?: Authorization; idempotencyKey?: string } = {},
+  ): ScriptedPeer {
+    const peer = new ScriptedPeer(options);
+    const begin: TestBeginEx = { ...ext, type: 'test' };
+    const authorization = options.authorization ?? {};
+    const vars = options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey };
+    const resolution = this.ctx.resolveRoute((when) => matchRoute(when.route, begin.route), authorization, vars);
+    if (!resolution.ok) {
+      peer.onReset(refusal(`TRIB_ROUTE_${resolution.reason.toUpperCase().replace('-', '_')}`));
+      return peer;
+    }
+    const stream = this.ctx.open(
+      resolution.route.exit,
+      { ext: resolution.route.with === undefined ? begin : { ...begin, with: resolution.route.with }, authorization },
+      peer,
+    );
+    return peer.attach(stream);
+  }
+}
+
+/**
+ * The `test` proxy: forwards each stream to its route's exit unchanged (adding the route's
+ * resolved `with` to the begin extension), relaying frames and credit in both directions.
+ */
+export class TestProxy implements BindingHandler {
+  constructor(private readonly ctx: BindingContext<unknown, TestWhen, unknown>) {}
+
+  accept(app: Stream, begin: Extension | undefined): StreamHandler | null {
+    const ext = begin as TestBeginEx | undefined;
+    const resolution = this.ctx.resolveRoute((when) => matchRoute(when.route, ext?.route), app.authorization);
+    if (!resolution.ok) return null;
+    const downstreamBegin: Extension =
+      resolution.route.with === undefined ? (begin ?? { type: 'test' }) : { ...(begin ?? { type: 'test' }), with: resolution.route.with };
+    // net: the stream towards the exit. Frames are relayed; credit flows back the same way.
+    const net = this.ctx.open(resolution.route.exit, { ext: downstreamBegin, authorization: app.authorization }, {
+      onBegin: (e) => app.out.begin(e),
+      onData: (f: DataFrame) => {
+        app.out.data(f.payload, f.ext);
+        net.in.window(f.credit);
+      },
+      onFlush: (e) => app.out.flush(e),
+      onEnd: (e) => app.out.end(e),
+      onAbort: (r) => app.out.abort(r),
+      onReset: (r) => app.in.reset(r),
+      onWindow: () => app.in.window(net.out.credit - app.in.credit),
+    });
+    return {
+      onData: (f) => {
+        net.out.data(f.payload, f.ext);
+      },
+      onFlush: (e) => net.out.flush(e),
+      onEnd: (e) => net.out.end(e),
+      onAbort: (r) => net.out.abort(r),
+      onReset: (r) => net.in.reset(r),
+      onWindow: () => net.in.window(app.out.credit - net.in.credit),
+    };
+  }
+}
+
+/** The `test` client: the far end of a test pipeline. */
+export class TestClient implements BindingHandler {
+  readonly [TEST_BRAND] = 'client';
+  private readonly queue: ScriptedPeer[] = [];
+  private readonly takers: ((peer: ScriptedPeer) => void)[] = [];
+  /** Begin extensions of every accepted stream, in order. */
+  readonly begins: (Extension | undefined)[] = [];
+
+  constructor(private readonly ctx: BindingContext<TestClientOptions, unknown, unknown>) {}
+
+  accept(stream: Stream, begin: Extension | undefined): StreamHandler | null {
+    const { mode = 'echo', window = 65_536 } = this.ctx.config.options;
+    this.begins.push(begin);
+    switch (mode) {
+      case 'refuse':
+        return null;
+      case 'throw':
+        throw new Error('test client configured to throw');
+      case 'script': {
+        const peer = new ScriptedPeer(window > 0 ? { initialWindow: window } : {}).attach(stream);
+        const taker = this.takers.shift();
+        if (taker) taker(peer);
+        else this.queue.push(peer);
+        return peer;
+      }
+      case 'echo':
+        return echo(stream, window);
+    }
+  }
+
+  /** The next stream accepted in `script` mode. */
+  accepted(timeoutMs = 2_000): Promise<ScriptedPeer> {
+    const ready = this.queue.shift();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no stream accepted within ${timeoutMs} ms`)), timeoutMs);
+      this.takers.push((peer) => {
+        clearTimeout(timer);
+        resolve(peer);
+      });
+    });
+  }
+}
+
+/** Echoes every message back, holding credit until the echo could be sent. */
+function echo(stream: Stream, window: number): StreamHandler {
+  stream.out.begin({ type: 'test' });
+  if (window > 0) stream.in.window(window);
+  const backlog: DataFrame[] = [];
+  let ended = false;
+  const pump = () => {
+    while (backlog.length > 0) {
+      const f = backlog.shift()!;
+      const more = stream.out.data(f.payload, f.ext);
+      stream.in.window(f.credit);
+      if (!more) return;
+    }
+    if (ended) stream.out.end();
+  };
+  stream.out.onCredit(pump);
+  return {
+    onData: (f) => {
+      backlog.push(f);
+      if (backlog.length === 1 && stream.out.queued === 0) pump();
+    },
+    onEnd: () => {
+      ended = true;
+      if (backlog.length === 0) stream.out.end();
+    },
+    onAbort: (r) => stream.out.abort(r),
+    onReset: (r) => stream.in.reset(r),
+  };
+}
+
+export function isTestServer(value: unknown): value is TestServer {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TEST_BRAND] === 'server';
+}
+export function isTestClient(value: unknown): value is TestClient {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TEST_BRAND] === 'client';
+}
+
+export const testBinding: BindingFactory<TestClientOptions, TestWhen, unknown> = {
+  kinds: ['server', 'proxy', 'client'],
+  schema: {
+    options: {
+      client: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          mode: { enum: ['echo', 'script', 'refuse', 'throw'], description: 'How accepted streams are answered.' },
+          window: { type: 'integer', minimum: 0, description: 'Credit granted on accept.' },
+        },
+      },
+      server: { type: 'object', additionalProperties: false },
+      proxy: { type: 'object', additionalProperties: false },
+    },
+    when: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['route'],
+      properties: { route: { type: 'string', description: 'Route pattern; {name} captures a param.' } },
+    },
+    with: { type: 'object' },
+  },
+  create(ctx) {
+    switch (ctx.config.kind) {
+      case 'server':
+        return new TestServer(ctx as BindingContext<unknown, TestWhen, unknown>);
+      case 'proxy':
+        return new TestProxy(ctx as BindingContext<unknown, TestWhen, unknown>);
+      case 'client':
+      case 'cache':
+      case 'remote_server':
+        return new TestClient(ctx);
+    }
+  },
+};
+
+// --- guard ---
+
+export interface TestGuardOptions {
+  /** Accepted credentials → session. `expiresIn` / `challengeIn` are seconds from authorization. */
+  readonly credentials: Readonly<
+    Record<
+      string,
+      {
+        readonly identity?: string;
+        readonly roles?: readonly string[];
+        readonly attributes?: Readonly<Record<string, unknown>>;
+        readonly expiresIn?: number;
+        readonly challengeIn?: number;
+      }
+    >
+  >;
+}
+
+export function testSession(
+  guard: string,
+  init: { identity?: string | null; roles?: readonly string[]; attributes?: Record<string, unknown>; expiresAt?: number | null; challengeAt?: number | null },
+): GuardSession {
+  const roles = new Set(init.roles ?? []);
+  const expiresAt = init.expiresAt ?? null;
+  return {
+    guard,
+    identity: init.identity ?? null,
+    attributes: init.attributes ?? {},
+    roles,
+    expiresAt,
+    challengeAt: init.challengeAt ?? null,
+    verify: (required, now = Date.now()) =>
+      (expiresAt === null || expiresAt > now) && required.every((role) => roles.has(role)),
+  };
+}
+
+export const testGuard: GuardFactory<TestGuardOptions> = {
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['credentials'],
+    properties: {
+      credentials: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            identity: { type: 'string' },
+            roles: { type: 'array', items: { type: 'string' } },
+            attributes: { type: 'object' },
+            expiresIn: { type: 'number', exclusiveMinimum: 0 },
+            challengeIn: { type: 'number', exclusiveMinimum: 0 },
+          },
+        },
+      },
+    },
+  },
+  create(_ctx, config) {
+    const authorize = (credentials: string): Promise<GuardResult> => {
+      const known = Object.hasOwn(config.options.credentials, credentials)
+        ? config.options.credentials[credentials]
+        : undefined;
+      if (!known) {
+        return Promise.resolve({
+          ok: false,
+          failure: { code: 'TRIB_GUARD_INVALID_CREDENTIALS', message: 'unknown test credentials', status: 401 },
+        });
+      }
+      const now = Date.now();
+      return Promise.resolve({
+        ok: true,
+        session: testSession(config.name, {
+          identity: known.identity ?? null,
+          roles: known.roles ?? [],
+          attributes: { ...known.attributes },
+          expiresAt: known.expiresIn === undefined ? null : now + known.expiresIn * 1000,
+          challengeAt: known.challengeIn === undefined ? null : now + known.challengeIn * 1000,
+        }),
+      });
+    };
+    return { authorize, reauthorize: (_session, credentials) => authorize(credentials) };
+  },
+};
+
+// --- catalog ---
+
+export interface TestCatalogOptions {
+  readonly schemas: readonly { readonly id: number; readonly subject?: string; readonly version?: number; readonly format: string; readonly text: string }[];
+}
+
+export const testCatalog: CatalogFactory<TestCatalogOptions> = {
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['schemas'],
+    properties: {
+      schemas: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id', 'format', 'text'],
+          properties: {
+            id: { type: 'integer' },
+            subject: { type: 'string' },
+            version: { type: 'integer' },
+            format: { type: 'string' },
+            text: { type: 'string' },
+          },
+        },
+      },
+    },
+  },
+  create(_ctx, config) {
+    const records: SchemaRecord[] = config.options.schemas.map((s) => ({ ...s }));
+    const lookup = (ref: SchemaRef): SchemaRecord | undefined => {
+      if ('id' in ref) return records.find((r) => r.id === ref.id);
+      const matching = records.filter((r) => r.subject === ref.subject);
+      if (ref.version === undefined || ref.version === 'latest') {
+        return matching.sort((a, b) => (b.version ?? 0) - (a.version ?? 0))[0];
+      }
+      return matching.find((r) => r.version === ref.version);
+    };
+    return {
+      lookup,
+      resolve: (ref) => {
+        const schema = lookup(ref);
+        return Promise.resolve(
+          schema
+            ? { ok: true, schema }
+            : { ok: false, failure: { code: 'TRIB_CATALOG_NOT_FOUND', message: 'no such schema', transient: false } },
+        );
+      },
+    };
+  },
+};
+
+// --- model ---
+
+/** A JSON model that checks payloads parse and hold the `required` top-level properties. */
+export interface TestModelConfig extends ModelConfig {
+  readonly model: 'test';
+  readonly required?: readonly string[];
+}
+
+export const testModel: ModelFactory<TestModelConfig> = {
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['model'],
+    properties: { model: { const: 'test' }, required: { type: 'array', items: { type: 'string' } } },
+  },
+  create(_ctx, config) {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    const validate = (payload: Uint8Array) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(decoder.decode(payload));
+      } catch (cause) {
+        return { ok: false as const, failure: { code: 'TRIB_MODEL_INVALID', message: `not JSON: ${(cause as Error).message}` } };
+      }
+      for (const name of config.required ?? []) {
+        if (typeof value !== 'object' || value === null || !(name in value)) {
+          return {
+            ok: false as const,
+            failure: { code: 'TRIB_MODEL_INVALID', message: `missing property "${name}"`, pointer: `/${name}` },
+          };
+        }
+      }
+      return { ok: true as const, value: undefined };
+    };
+    return {
+      contentType: 'application/json',
+      validate,
+      encode: (payload) => {
+        const result = validate(payload);
+        return result.ok ? { ok: true, value: payload } : result;
+      },
+      decode: (payload) => ({ ok: true, value: payload }),
+    };
+  },
+};
