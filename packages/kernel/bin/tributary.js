@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Published packages run the compiled CLI. In a source checkout without a build, run the
+// Published packages (which ship dist/ only) run the compiled CLI. In a source checkout, run the
 // TypeScript sources (Node >= 22.18 strips types) in a child with the source export condition,
-// forwarding signals so that SIGTERM / SIGHUP reach the gateway.
+// so that a stale build never shadows the sources; signals are forwarded so that SIGTERM and
+// SIGHUP reach the gateway.
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);
 
-if (existsSync(fileURLToPath(compiled))) {
+if (!existsSync(fileURLToPath(source)) && existsSync(fileURLToPath(compiled))) {
   await import(compiled.href);
 } else if (existsSync(fileURLToPath(source))) {
   const child = spawn(

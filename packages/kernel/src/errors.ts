@@ -17,6 +17,7 @@ export const errors = defineErrors({
   TRIB_CONFIG_UNKNOWN_VAULT: { message: 'vault "{vault}" is not defined under vaults' },
   TRIB_CONFIG_ROUTE_CYCLE: { message: 'routes form a cycle: {cycle}' },
   TRIB_CONFIG_TEMPLATE: { message: 'malformed template {template}: {reason}' },
+  TRIB_CONFIG_VALIDATE_FAILED: { message: '{what} "{name}" could not be validated by {pkg}: {reason}' },
   TRIB_PLUGIN_NOT_INSTALLED: {
     message: '{what} type "{type}" is provided by {pkg}, which is not installed: run `npm install {pkg}`',
   },
@@ -27,6 +28,10 @@ export const errors = defineErrors({
   TRIB_PLUGIN_DUPLICATE_TYPE: { message: '{what} type "{type}" is provided by both {first} and {second}' },
   TRIB_PLUGIN_INVALID: { message: 'package {pkg} is not a valid Tributary plugin: {reason}' },
   TRIB_PLUGIN_MANIFEST_INVALID: { message: 'package {pkg} has an invalid "tributary" field: {reason}' },
+  TRIB_PLUGIN_PACKAGE_MISSING: {
+    message: 'plugin package {pkg} is not installed in {dir}: run `npm install {pkg}` there',
+  },
+  TRIB_PLUGIN_PACKAGE_UNREADABLE: { message: 'cannot read {file}: {reason}' },
   TRIB_LIFECYCLE_START_FAILED: { message: '{what} "{name}" failed to start: {reason}' },
   TRIB_LIFECYCLE_START_TIMEOUT: { message: '{what} "{name}" did not start within {ms} ms' },
   TRIB_LIFECYCLE_RELOAD_FAILED: { message: 'reload of {file} rejected; the running configuration is unchanged' },

@@ -31,3 +31,5 @@ export type { KernelOptions, LoadedConfig } from './lifecycle/kernel.ts';
 export { Gateway } from './lifecycle/gateway.ts';
 export type { GatewayState, SourcedEvent } from './lifecycle/gateway.ts';
 export { createLogger, DEFAULT_REDACT_KEYS } from './logging/logger.ts';
+export { Reloader } from './lifecycle/watch.ts';
+export type { ReloaderOptions } from './lifecycle/watch.ts';

@@ -19,7 +19,11 @@ interface Endpoint {
 export class StreamEngine implements StreamRegistry {
   private readonly endpoints = new Map<string, Endpoint>();
 
-  constructor(readonly logger: Logger) {}
+  readonly logger: Logger;
+
+  constructor(logger: Logger) {
+    this.logger = logger;
+  }
 
   /** Makes `name` reachable as an exit. Replaces an earlier handler of the same name. */
   register(name: string, handler: BindingHandler): void {

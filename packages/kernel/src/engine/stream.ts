@@ -36,10 +36,13 @@ class Half implements Outbound, Inbound {
   private drainScheduled = false;
   private drainCallback: (() => void) | undefined;
 
-  constructor(
-    private readonly owner: StreamImpl,
-    readonly sender: Side,
-  ) {}
+  private readonly owner: StreamImpl;
+  readonly sender: Side;
+
+  constructor(owner: StreamImpl, sender: Side) {
+    this.owner = owner;
+    this.sender = sender;
+  }
 
   get writable(): boolean {
     return this.state === 'idle' || this.state === 'open';
@@ -97,7 +100,8 @@ class Half implements Outbound, Inbound {
     if (this.state === 'closed' || !Number.isFinite(bytes) || bytes <= 0) return;
     this.credit += Math.floor(bytes);
     this.pump();
-    if (this.state === 'closed') return;
+    // pump() may have delivered the end frame.
+    if ((this.state as HalfState) === 'closed') return;
     const credit = this.credit;
     this.owner.deliver(this.sender, (h) => h.onWindow?.(credit));
     this.maybeDrain();
@@ -207,12 +211,16 @@ export class StreamImpl {
   readonly openerView: Stream;
   readonly acceptorView: Stream;
 
-  constructor(
-    private readonly registry: StreamRegistry,
-    readonly opener: string,
-    readonly acceptor: string,
-    readonly authorization: Authorization,
-  ) {
+  private readonly registry: StreamRegistry;
+  readonly opener: string;
+  readonly acceptor: string;
+  readonly authorization: Authorization;
+
+  constructor(registry: StreamRegistry, opener: string, acceptor: string, authorization: Authorization) {
+    this.registry = registry;
+    this.opener = opener;
+    this.acceptor = acceptor;
+    this.authorization = authorization;
     this.initial = new Half(this, 'opener');
     this.reply = new Half(this, 'acceptor');
     this.openerView = this.view(this.initial, this.reply);

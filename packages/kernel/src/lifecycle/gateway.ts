@@ -109,6 +109,11 @@ export class Gateway extends EventEmitter<{ event: [SourcedEvent]; ready: []; st
     return this.bindings.get(name)?.handler;
   }
 
+  /** A running guard, for bindings' diagnostics and tests. */
+  guard(name: string): GuardHandler | undefined {
+    return this.guards.get(name);
+  }
+
   private setState(state: GatewayState): void {
     this.currentState = state;
     this.emit('state', state);

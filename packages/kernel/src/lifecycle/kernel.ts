@@ -61,7 +61,10 @@ export class Kernel {
   private discovery: Promise<Discovery> | undefined;
   private logger: Logger | undefined;
 
-  constructor(private readonly options: KernelOptions = {}) {
+  private readonly options: KernelOptions;
+
+  constructor(options: KernelOptions = {}) {
+    this.options = options;
     this.container = options.container ?? rootContainer.createChildContainer();
     this.logger = options.logger;
     this.registry.add(kernelPlugin);
@@ -102,7 +105,9 @@ export class Kernel {
     const { config, issues } = validateConfig(source, this.registry, {
       unknownType: (_kind, _type, pointer) => pluginIssues.get(pointer),
     });
-    const all = [...parseIssues, ...issues];
+    // An unset variable already explains whatever its empty value breaks further down.
+    const explained = new Set(parseIssues.map((issue) => issue.pointer));
+    const all = [...parseIssues, ...issues.filter((issue) => !explained.has(issue.pointer))];
     if (all.length > 0 || !config) {
       throw errors.TRIB_CONFIG_INVALID({ file: source.file, count: all.length }, { issues: all });
     }

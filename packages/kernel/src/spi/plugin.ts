@@ -48,7 +48,7 @@ export interface Plugin extends PluginDefinition {
 
 /** Brands a plugin definition. The result is what `./plugin` exports. */
 export function definePlugin<const T extends PluginDefinition>(definition: T): T & Plugin {
-  return Object.freeze({ ...definition, [PLUGIN_BRAND]: true as const });
+  return Object.freeze({ ...definition, [PLUGIN_BRAND]: true as const }) as T & Plugin;
 }
 
 /** True when `value` carries the plugin brand (from any copy of the kernel). */

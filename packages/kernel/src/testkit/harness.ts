@@ -25,12 +25,15 @@ export interface TestKernelOptions {
 export class TestHarness {
   /** Every diagnostic event emitted so far. */
   readonly events: SourcedEvent[] = [];
-  constructor(
-    readonly kernel: Kernel,
-    readonly gateway: Gateway,
-    /** Every log line written so far, parsed. */
-    readonly logs: readonly Record<string, unknown>[],
-  ) {
+  readonly kernel: Kernel;
+  readonly gateway: Gateway;
+  /** Every log line written so far, parsed. */
+  readonly logs: readonly Record<string, unknown>[];
+
+  constructor(kernel: Kernel, gateway: Gateway, logs: readonly Record<string, unknown>[]) {
+    this.kernel = kernel;
+    this.gateway = gateway;
+    this.logs = logs;
     gateway.on('event', (event) => this.events.push(event));
   }
 

@@ -31,7 +31,11 @@ export class ScriptedPeer implements StreamHandler {
   private readonly waiters: { predicate: (f: RecordedFrame) => boolean; resolve: (f: RecordedFrame) => void }[] = [];
   private creditListeners: (() => void)[] = [];
 
-  constructor(private readonly options: ScriptedPeerOptions = {}) {}
+  private readonly options: ScriptedPeerOptions;
+
+  constructor(options: ScriptedPeerOptions = {}) {
+    this.options = options;
+  }
 
   /** Called by whoever opened or accepted the stream. */
   attach(stream: Stream): this {

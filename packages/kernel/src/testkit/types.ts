@@ -58,7 +58,12 @@ function refusal(code: string, message?: string): StreamError {
 /** The `test` server: opens streams on behalf of the test through its routes. */
 export class TestServer implements BindingHandler {
   readonly [TEST_BRAND] = 'server';
-  constructor(private readonly ctx: BindingContext<unknown, TestWhen, unknown>) {}
+  private readonly opened = new Set<ScriptedPeer>();
+  private readonly ctx: BindingContext<unknown, TestWhen, unknown>;
+
+  constructor(ctx: BindingContext<unknown, TestWhen, unknown>) {
+    this.ctx = ctx;
+  }
 
   /**
    * Opens a stream as an application client would: routes are resolved on `ext.route`, the
@@ -83,7 +88,15 @@ export class TestServer implements BindingHandler {
       { ext: resolution.route.with === undefined ? begin : { ...begin, with: resolution.route.with }, authorization },
       peer,
     );
+    this.opened.add(peer);
     return peer.attach(stream);
+  }
+
+  /** Waits for the streams this server opened to finish; at the deadline closes the rest. */
+  async stop(signal: AbortSignal): Promise<void> {
+    const open = () => [...this.opened].filter((p) => p.handle.out.state !== 'closed' || p.handle.in.state !== 'closed');
+    while (open().length > 0 && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const peer of open()) peer.handle.close({ code: 'TRIB_STREAM_SHUTDOWN', message: 'test server stopping' });
   }
 }
 
@@ -92,14 +105,18 @@ export class TestServer implements BindingHandler {
  * resolved `with` to the begin extension), relaying frames and credit in both directions.
  */
 export class TestProxy implements BindingHandler {
-  constructor(private readonly ctx: BindingContext<unknown, TestWhen, unknown>) {}
+  private readonly ctx: BindingContext<unknown, TestWhen, unknown>;
+
+  constructor(ctx: BindingContext<unknown, TestWhen, unknown>) {
+    this.ctx = ctx;
+  }
 
   accept(app: Stream, begin: Extension | undefined): StreamHandler | null {
     const ext = begin as TestBeginEx | undefined;
     const resolution = this.ctx.resolveRoute((when) => matchRoute(when.route, ext?.route), app.authorization);
     if (!resolution.ok) return null;
-    const downstreamBegin: Extension =
-      resolution.route.with === undefined ? (begin ?? { type: 'test' }) : { ...(begin ?? { type: 'test' }), with: resolution.route.with };
+    const base: Extension = begin ?? { type: 'test' };
+    const downstreamBegin = (resolution.route.with === undefined ? base : { ...base, with: resolution.route.with }) as Extension;
     // net: the stream towards the exit. Frames are relayed; credit flows back the same way.
     const net = this.ctx.open(resolution.route.exit, { ext: downstreamBegin, authorization: app.authorization }, {
       onBegin: (e) => app.out.begin(e),
@@ -109,18 +126,23 @@ export class TestProxy implements BindingHandler {
       },
       onFlush: (e) => app.out.flush(e),
       onEnd: (e) => app.out.end(e),
-      onAbort: (r) => app.out.abort(r),
-      onReset: (r) => app.in.reset(r),
+      // An abnormal end of either half ends the whole exchange on both sides.
+      onAbort: (r) => teardown(r),
+      onReset: (r) => teardown(r),
       onWindow: () => app.in.window(net.out.credit - app.in.credit),
     });
+    const teardown = (reason: StreamError) => {
+      net.close(reason);
+      app.close(reason);
+    };
     return {
       onData: (f) => {
         net.out.data(f.payload, f.ext);
       },
       onFlush: (e) => net.out.flush(e),
       onEnd: (e) => net.out.end(e),
-      onAbort: (r) => net.out.abort(r),
-      onReset: (r) => net.in.reset(r),
+      onAbort: (r) => teardown(r),
+      onReset: (r) => teardown(r),
       onWindow: () => net.in.window(app.out.credit - net.in.credit),
     };
   }
@@ -134,7 +156,11 @@ export class TestClient implements BindingHandler {
   /** Begin extensions of every accepted stream, in order. */
   readonly begins: (Extension | undefined)[] = [];
 
-  constructor(private readonly ctx: BindingContext<TestClientOptions, unknown, unknown>) {}
+  private readonly ctx: BindingContext<TestClientOptions, unknown, unknown>;
+
+  constructor(ctx: BindingContext<TestClientOptions, unknown, unknown>) {
+    this.ctx = ctx;
+  }
 
   accept(stream: Stream, begin: Extension | undefined): StreamHandler | null {
     const { mode = 'echo', window = 65_536 } = this.ctx.config.options;
@@ -170,31 +196,25 @@ export class TestClient implements BindingHandler {
   }
 }
 
-/** Echoes every message back, holding credit until the echo could be sent. */
+/**
+ * Echoes every message back. Credit is returned to the sender only once the echo has left, so
+ * a reader that stops reading stalls the writer instead of growing a queue.
+ */
 function echo(stream: Stream, window: number): StreamHandler {
   stream.out.begin({ type: 'test' });
   if (window > 0) stream.in.window(window);
-  const backlog: DataFrame[] = [];
-  let ended = false;
-  const pump = () => {
-    while (backlog.length > 0) {
-      const f = backlog.shift()!;
-      const more = stream.out.data(f.payload, f.ext);
-      stream.in.window(f.credit);
-      if (!more) return;
-    }
-    if (ended) stream.out.end();
-  };
-  stream.out.onCredit(pump);
+  let owed = 0;
+  stream.out.onCredit(() => {
+    const credit = owed;
+    owed = 0;
+    stream.in.window(credit);
+  });
   return {
     onData: (f) => {
-      backlog.push(f);
-      if (backlog.length === 1 && stream.out.queued === 0) pump();
+      if (stream.out.data(f.payload, f.ext) && owed === 0) stream.in.window(f.credit);
+      else owed += f.credit;
     },
-    onEnd: () => {
-      ended = true;
-      if (backlog.length === 0) stream.out.end();
-    },
+    onEnd: () => stream.out.end(),
     onAbort: (r) => stream.out.abort(r),
     onReset: (r) => stream.in.reset(r),
   };
