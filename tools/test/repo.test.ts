@@ -11,14 +11,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 
 function run(command: string, args: string[], cwd = root) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 const publishable = readdirSync(join(root, 'packages'))
   .map((folder) => join(root, 'packages', folder))
   .filter((dir) => existsSync(join(dir, 'package.json')))
-  .filter((dir) => !(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { private?: boolean }).private);
+  .filter(
+    (dir) => !(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { private?: boolean }).private,
+  );
 
 describe('repository', () => {
   it('type-checks', { timeout: 180_000 }, () => {
@@ -40,14 +46,17 @@ describe('repository', () => {
   });
 });
 
-describe.each(publishable.map((dir) => [dir.split('/').at(-1)!, dir]))('package %s as published', (_name, dir) => {
-  it('builds, and passes publint and are-the-types-wrong', { timeout: 240_000 }, () => {
-    const build = run(bin('tsc'), ['-p', 'tsconfig.build.json'], dir);
-    expect(build.output).toBe('');
-    const publint = run(bin('publint'), ['--strict'], dir);
-    expect(publint.output).not.toMatch(/error|warning/i);
-    expect(publint.status).toBe(0);
-    const attw = run(bin('attw'), ['--pack', '.', '--profile', 'esm-only', '--format', 'ascii'], dir);
-    expect(attw.status, attw.output).toBe(0);
-  });
-});
+describe.each(publishable.map((dir) => [dir.split('/').at(-1)!, dir]))(
+  'package %s as published',
+  (_name, dir) => {
+    it('builds, and passes publint and are-the-types-wrong', { timeout: 240_000 }, () => {
+      const build = run(bin('tsc'), ['-p', 'tsconfig.build.json'], dir);
+      expect(build.output).toBe('');
+      const publint = run(bin('publint'), ['--strict'], dir);
+      expect(publint.output).not.toMatch(/error|warning/i);
+      expect(publint.status).toBe(0);
+      const attw = run(bin('attw'), ['--pack', '.', '--profile', 'esm-only', '--format', 'ascii'], dir);
+      expect(attw.status, attw.output).toBe(0);
+    });
+  },
+);

@@ -34,10 +34,15 @@ export const errors = defineErrors({
   TRIB_PLUGIN_PACKAGE_UNREADABLE: { message: 'cannot read {file}: {reason}' },
   TRIB_LIFECYCLE_START_FAILED: { message: '{what} "{name}" failed to start: {reason}' },
   TRIB_LIFECYCLE_START_TIMEOUT: { message: '{what} "{name}" did not start within {ms} ms' },
-  TRIB_LIFECYCLE_RELOAD_FAILED: { message: 'reload of {file} rejected; the running configuration is unchanged' },
+  TRIB_LIFECYCLE_RELOAD_FAILED: {
+    message: 'reload of {file} rejected; the running configuration is unchanged',
+  },
   TRIB_STREAM_REFUSED: { message: 'binding "{binding}" refused the stream', status: 404 },
   TRIB_STREAM_NO_BINDING: { message: 'exit "{exit}" is not a running binding', status: 502 },
-  TRIB_STREAM_HANDLER_FAILED: { message: 'stream handler of binding "{binding}" failed: {reason}', status: 500 },
+  TRIB_STREAM_HANDLER_FAILED: {
+    message: 'stream handler of binding "{binding}" failed: {reason}',
+    status: 500,
+  },
   TRIB_STREAM_SHUTDOWN: { message: 'binding "{binding}" is shutting down', status: 503 },
   TRIB_STREAM_PROTOCOL: { message: 'frame out of order on stream {stream}: {reason}', status: 500 },
   TRIB_CLI_USAGE: { message: '{reason}' },

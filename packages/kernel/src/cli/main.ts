@@ -30,7 +30,9 @@ Options:
 Exit codes: 0 success, 1 invalid configuration or start failure, 2 usage error.`;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -50,7 +52,10 @@ function fail(error: unknown): number {
   return 1;
 }
 
-async function start(file: string, options: { watch: boolean; appDir: string | undefined; deadline: number }): Promise<number> {
+async function start(
+  file: string,
+  options: { watch: boolean; appDir: string | undefined; deadline: number },
+): Promise<number> {
   const kernel = createKernel(options.appDir === undefined ? {} : { appDir: options.appDir });
   let gateway: Gateway;
   try {
@@ -127,7 +132,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const deadline = values.deadline === undefined ? 10_000 : Number(values.deadline);
   if (!Number.isFinite(deadline) || deadline < 0) {
-    return fail(errors.TRIB_CLI_USAGE({ reason: `--deadline must be a number of milliseconds, got "${values.deadline}"` }));
+    return fail(
+      errors.TRIB_CLI_USAGE({
+        reason: `--deadline must be a number of milliseconds, got "${values.deadline}"`,
+      }),
+    );
   }
   const appDir = values['app-dir'] === undefined ? undefined : resolve(values['app-dir']);
   const needConfig = () => {
@@ -149,7 +158,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       }
       case 'schema': {
-        const dir = appDir ?? findAppDir(values.config === undefined ? process.cwd() : dirname(resolve(values.config)));
+        const dir =
+          appDir ?? findAppDir(values.config === undefined ? process.cwd() : dirname(resolve(values.config)));
         const schema = await createKernel({ appDir: dir }).schema(dir);
         const text = `${JSON.stringify(schema, null, 2)}\n`;
         if (values.output === undefined) process.stdout.write(text);

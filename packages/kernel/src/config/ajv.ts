@@ -126,7 +126,10 @@ const under = (path: string, base: string): boolean => path === base || path.sta
  *   discriminator matched (the one the author most likely meant).
  * Alternatives are processed innermost first (Ajv emits inner failures before outer ones), so
  * nested alternatives collapse too. An error belongs to an alternative when its schema path
- * lies under it, or under a `$ref` target reachable from it.
+ * lies under it, or under a `$ref` target reachable from it. (Ajv inlines a referenced schema
+ * that has no references of its own and reports it under the reference, e.g. `#/$defs/model/…`;
+ * a referenced schema that is not inlined reports paths relative to itself, so its errors stay
+ * listed — more output, never a lost error.)
  */
 function collapseAlternatives(errors: readonly AjvError[], root: Record<string, unknown>): AjvError[] {
   const list: (AjvError | undefined)[] = [...errors];
@@ -180,7 +183,11 @@ function collapseAlternatives(errors: readonly AjvError[], root: Record<string, 
       const values = discriminator.flat().flatMap((j) => {
         const p = at(j).params as Record<string, unknown>;
         const allowed = p['allowedValues'];
-        return at(j).keyword === 'const' ? [p['allowedValue']] : Array.isArray(allowed) ? (allowed as unknown[]) : [];
+        return at(j).keyword === 'const'
+          ? [p['allowedValue']]
+          : Array.isArray(allowed)
+            ? (allowed as unknown[])
+            : [];
       });
       list[k] = {
         ...failure,

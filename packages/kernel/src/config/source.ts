@@ -180,11 +180,7 @@ function keyOf(key: unknown): string {
 }
 
 /** Calls `visit` for every scalar value (not keys, not aliases), with its pointer. */
-function visitScalars(
-  node: unknown,
-  pointer: string,
-  visit: (node: Scalar, pointer: string) => void,
-): void {
+function visitScalars(node: unknown, pointer: string, visit: (node: Scalar, pointer: string) => void): void {
   if (isMap(node)) {
     for (const pair of node.items) visitScalars(pair.value, childPointer(pointer, keyOf(pair.key)), visit);
   } else if (isSeq(node)) {

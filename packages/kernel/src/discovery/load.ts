@@ -298,13 +298,19 @@ async function declaredName(installed: InstalledPlugin): Promise<string> {
 function describeCause(pkg: string, cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause);
   const code = (cause as { code?: unknown }).code;
-  const firstLine = cause.message.split('\n')[0] ?? cause.message;
+  // Multi-line messages (bundler and transpiler errors) are folded onto one line, bounded.
+  const folded = cause.message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ');
+  const text = folded.length > 500 ? `${folded.slice(0, 500)}…` : folded;
   const missing = /Cannot find (?:package|module) '([^']+)'/.exec(cause.message)?.[1];
   if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && missing !== undefined) {
-    return `a module it imports, "${missing}", cannot be found (${firstLine}); reinstall ${pkg} so that its dependencies are installed`;
+    return `a module it imports, "${missing}", cannot be found (${text}); reinstall ${pkg} so that its dependencies are installed`;
   }
   if (isTributaryError(cause)) return `${cause.code}: ${cause.message}`;
-  return cause.name === 'Error' ? firstLine : `${cause.name}: ${firstLine}`;
+  return cause.name === 'Error' ? text : `${cause.name}: ${text}`;
 }
 
 function spiMismatch(installed: InstalledPlugin, range: string) {

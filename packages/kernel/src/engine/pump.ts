@@ -7,7 +7,11 @@ import type { DataFrame, Extension, Inbound, Outbound, StreamError, StreamHandle
  * readable error. If the half is reset, the readable is destroyed. Resolves when the readable
  * is done either way.
  */
-export function pumpReadable(readable: Readable, out: Outbound, options: { onError?: (error: Error) => StreamError } = {}): Promise<void> {
+export function pumpReadable(
+  readable: Readable,
+  out: Outbound,
+  options: { onError?: (error: Error) => StreamError } = {},
+): Promise<void> {
   return new Promise((resolve) => {
     const finish = () => {
       readable.off('data', onData);

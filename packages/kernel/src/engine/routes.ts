@@ -50,7 +50,8 @@ export function resolveRoute<When, With>(
         index,
         exit: route.exit,
         params,
-        with: route.with === undefined ? undefined : resolveTemplates(route.with, params, authorization, vars),
+        with:
+          route.with === undefined ? undefined : resolveTemplates(route.with, params, authorization, vars),
       },
     };
   }

@@ -13,7 +13,12 @@ import type { Logger } from '../spi/context.ts';
 import { errors } from '../errors.ts';
 
 type Queued =
-  | { readonly kind: 'data'; readonly payload: Uint8Array; readonly ext: Extension | undefined; offset: number }
+  | {
+      readonly kind: 'data';
+      readonly payload: Uint8Array;
+      readonly ext: Extension | undefined;
+      offset: number;
+    }
   | { readonly kind: 'flush'; readonly ext: Extension | undefined }
   | { readonly kind: 'end'; readonly ext: Extension | undefined };
 
@@ -149,7 +154,13 @@ class Half implements Outbound, Inbound {
           if (this.credit < 1) break;
           this.credit -= 1;
           this.queue.shift();
-          const frame: DataFrame = { payload: head.payload, ext: head.ext, first: true, last: true, credit: 1 };
+          const frame: DataFrame = {
+            payload: head.payload,
+            ext: head.ext,
+            first: true,
+            last: true,
+            credit: 1,
+          };
           this.owner.deliver(receiver, (h) => h.onData?.(frame));
           continue;
         }
@@ -202,7 +213,10 @@ export class StreamImpl {
   readonly id = nextStreamId++;
   readonly initial: Half;
   readonly reply: Half;
-  private readonly handlers: Record<Side, StreamHandler | undefined> = { opener: undefined, acceptor: undefined };
+  private readonly handlers: Record<Side, StreamHandler | undefined> = {
+    opener: undefined,
+    acceptor: undefined,
+  };
   private readonly pending: Record<Side, ((h: StreamHandler) => void)[] | undefined> = {
     opener: [],
     acceptor: [],

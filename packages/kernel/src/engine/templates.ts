@@ -24,12 +24,11 @@ export const TEMPLATE_ROOTS: readonly string[] = ['params', 'idempotencyKey', 'g
 export function parseTemplatePath(expression: string): TemplatePath | TemplateError {
   const text = expression.trim();
   const path: string[] = [];
-  let i = 0;
   const ident = /^[A-Za-z_$][\w$-]*/;
   const first = ident.exec(text);
   if (!first) return { template: `\${${expression}}`, reason: 'expected a name' };
   path.push(first[0]);
-  i = first[0].length;
+  let i = first[0].length;
   while (i < text.length) {
     const rest = text.slice(i);
     if (rest.startsWith('.')) {
@@ -79,7 +78,8 @@ export function findTemplateErrors(value: unknown): TemplateError[] {
 function visitStrings(value: unknown, visit: (text: string) => void): void {
   if (typeof value === 'string') visit(value);
   else if (Array.isArray(value)) for (const item of value) visitStrings(item, visit);
-  else if (value && typeof value === 'object') for (const item of Object.values(value)) visitStrings(item, visit);
+  else if (value && typeof value === 'object')
+    for (const item of Object.values(value)) visitStrings(item, visit);
 }
 
 interface Scope {
@@ -138,7 +138,7 @@ function resolveString(text: string, scope: Scope): unknown {
     if (isTemplateError(parsed)) return all;
     const value = lookup(parsed, scope);
     if (value === undefined || value === null) return '';
-    return typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean);
+    return typeof value === 'string' ? value : JSON.stringify(value);
   });
 }
 

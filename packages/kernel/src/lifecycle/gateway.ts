@@ -123,8 +123,14 @@ export class Gateway extends EventEmitter<{ event: [SourcedEvent]; ready: []; st
     if (this.currentState !== 'created') throw new Error(`gateway already ${this.currentState}`);
     this.setState('starting');
     try {
-      await this.startResources(this.config, Object.keys(this.config.vaults), Object.keys(this.config.guards), Object.keys(this.config.catalogs));
-      for (const name of startOrder(this.config.bindings)) await this.startBinding(this.config.bindings[name]!);
+      await this.startResources(
+        this.config,
+        Object.keys(this.config.vaults),
+        Object.keys(this.config.guards),
+        Object.keys(this.config.catalogs),
+      );
+      for (const name of startOrder(this.config.bindings))
+        await this.startBinding(this.config.bindings[name]!);
     } catch (error) {
       await this.stop(5_000);
       throw error;
@@ -155,7 +161,10 @@ export class Gateway extends EventEmitter<{ event: [SourcedEvent]; ready: []; st
    * vault are unchanged keep running with their open streams; their routes and exit are swapped
    * in place. Others are stopped (draining until `deadlineMs`) and started anew.
    */
-  async reload(next: GatewayConfig, deadlineMs = 10_000): Promise<{ restarted: string[]; updated: string[] }> {
+  async reload(
+    next: GatewayConfig,
+    deadlineMs = 10_000,
+  ): Promise<{ restarted: string[]; updated: string[] }> {
     const previous = this.config;
     const changed = <T>(a: Readonly<Record<string, T>>, b: Readonly<Record<string, T>>) =>
       Object.keys({ ...a, ...b }).filter((name) => !stableEqual(a[name], b[name]));
@@ -183,7 +192,8 @@ export class Gateway extends EventEmitter<{ event: [SourcedEvent]; ready: []; st
     }
 
     const signal = AbortSignal.timeout(deadlineMs);
-    for (const name of [...this.started].reverse()) if (restart.has(name)) await this.stopBinding(name, signal);
+    for (const name of [...this.started].reverse())
+      if (restart.has(name)) await this.stopBinding(name, signal);
     this.config = next;
     await this.stopResources(catalogs, guards, vaults);
     await this.startResources(
@@ -280,14 +290,21 @@ export class Gateway extends EventEmitter<{ event: [SourcedEvent]; ready: []; st
       const catalog = config.catalogs[name]!;
       const entry = this.registry.get('catalogs', catalog.type)!;
       await start('catalog', name, async () => {
-        const handler = await entry.factory.create(this.pluginContext(entry.plugin, name, 'catalog'), catalog);
+        const handler = await entry.factory.create(
+          this.pluginContext(entry.plugin, name, 'catalog'),
+          catalog,
+        );
         await handler.start?.();
         this.catalogs.set(name, handler);
       });
     }
   }
 
-  private async stopResources(catalogs: readonly string[], guards: readonly string[], vaults: readonly string[]) {
+  private async stopResources(
+    catalogs: readonly string[],
+    guards: readonly string[],
+    vaults: readonly string[],
+  ) {
     const stop = async (what: string, name: string, handler: { stop?(): Promise<void> } | undefined) => {
       try {
         await handler?.stop?.();
@@ -312,7 +329,7 @@ export class Gateway extends EventEmitter<{ event: [SourcedEvent]; ready: []; st
     const name = config.name;
     const base = this.pluginContext(plugin, name, 'binding');
     const live = () => this.bindings.get(name)?.config ?? config;
-    const gateway = this;
+    const current = () => this.config;
     return {
       ...base,
       name,
@@ -320,11 +337,12 @@ export class Gateway extends EventEmitter<{ event: [SourcedEvent]; ready: []; st
         return live();
       },
       get gateway() {
-        return gateway.config;
+        return current();
       },
       open: (exit, options, handler) => this.engine.open(name, exit, options, handler),
       resolveRoute: (match, authorization, vars) => resolveRoute(live(), match, authorization, vars),
-      resolveTemplates: (value, params, authorization, vars) => resolveTemplates(value, params, authorization, vars),
+      resolveTemplates: (value, params, authorization, vars) =>
+        resolveTemplates(value, params, authorization, vars),
       guard: (guard) => this.guards.get(guard),
       catalog: (catalog) => this.catalogs.get(catalog),
       vault: () => {
@@ -335,7 +353,10 @@ export class Gateway extends EventEmitter<{ event: [SourcedEvent]; ready: []; st
         const entry = this.registry.get('models', model.model);
         if (!entry) throw errors.TRIB_CONFIG_UNKNOWN_TYPE({ what: 'model', type: model.model, hint: '' });
         return entry.factory.create(
-          { ...this.pluginContext(entry.plugin, `${name}:${model.model}`, 'model'), catalog: (c) => this.catalogs.get(c) },
+          {
+            ...this.pluginContext(entry.plugin, `${name}:${model.model}`, 'model'),
+            catalog: (c) => this.catalogs.get(c),
+          },
           model,
         );
       },

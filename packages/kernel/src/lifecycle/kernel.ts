@@ -90,13 +90,25 @@ export class Kernel {
     return this.validate(source, issues, this.options.appDir ?? findAppDir(process.cwd()));
   }
 
-  private async validate(source: ConfigSource, parseIssues: readonly ConfigIssue[], appDir: string): Promise<LoadedConfig> {
+  private async validate(
+    source: ConfigSource,
+    parseIssues: readonly ConfigIssue[],
+    appDir: string,
+  ): Promise<LoadedConfig> {
+    // After a syntax error the parser's recovery would only invent follow-on problems.
+    if (parseIssues.some((issue) => issue.code === errors.TRIB_CONFIG_SYNTAX.code)) {
+      throw errors.TRIB_CONFIG_INVALID(
+        { file: source.file, count: parseIssues.length },
+        { issues: parseIssues },
+      );
+    }
     const used = usedTypes(source.value);
     const missing = this.missingTypes(used);
     const pluginIssues = new Map<string, ConfigIssue>();
     const explicitList = (source.value as { plugins?: unknown } | null)?.plugins;
     if (Array.isArray(explicitList)) {
-      for (const name of explicitList) if (typeof name === 'string') this.registry.add(await importPluginByName(name, appDir));
+      for (const name of explicitList)
+        if (typeof name === 'string') this.registry.add(await importPluginByName(name, appDir));
     } else if (missing && this.options.discover !== false) {
       const found = await this.discover(appDir);
       const { issues } = await loadPlugins(found, this.missingTypes(used) ?? used, this.registry);
@@ -127,7 +139,7 @@ export class Kernel {
         }
       }
     }
-    return any ? (out as UsedTypes) : undefined;
+    return any ? out : undefined;
   }
 
   private discover(appDir: string): Promise<Discovery> {
@@ -154,7 +166,7 @@ export class Kernel {
           }
         }
       }
-      await loadPlugins(found, everything as UsedTypes, this.registry);
+      await loadPlugins(found, everything, this.registry);
     }
     return composeSchema(this.registry);
   }

@@ -15,8 +15,7 @@ import type { JsonSchema } from './schema.ts';
 
 /** A schema reference: by registry id, or by subject and version (`latest` when omitted). */
 export type SchemaRef =
-  | { readonly id: number }
-  | { readonly subject: string; readonly version?: number | 'latest' };
+  { readonly id: number } | { readonly subject: string; readonly version?: number | 'latest' };
 
 export interface SchemaRecord {
   readonly id: number;

@@ -39,7 +39,9 @@ export class TributaryError extends Error {
 
 /** True for a {@link TributaryError} from any copy of the kernel. */
 export function isTributaryError(value: unknown): value is TributaryError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_BRAND] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_BRAND] === true
+  );
 }
 
 export type ErrorFactory = ((

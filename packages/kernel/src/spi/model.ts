@@ -29,8 +29,7 @@ export interface ModelFailure {
 }
 
 export type ModelResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly failure: ModelFailure };
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: ModelFailure };
 
 export interface ModelHandler {
   start?(): Promise<void>;

@@ -53,7 +53,9 @@ export function definePlugin<const T extends PluginDefinition>(definition: T): T
 
 /** True when `value` carries the plugin brand (from any copy of the kernel). */
 export function isPlugin(value: unknown): value is Plugin {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PLUGIN_BRAND] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PLUGIN_BRAND] === true
+  );
 }
 
 /** The kinds of thing a plugin can provide, as named in the manifest's `provides`. */

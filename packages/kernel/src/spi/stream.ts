@@ -24,6 +24,8 @@
  * interfaces, discriminated by `type` (for example `'http'` or `'kafka'`), and the mappings that
  * consume them narrow on it. Extensions are plain data: never mutated after being sent.
  */
+import type { GuardSession } from './guard.ts';
+
 export interface Extension {
   readonly type: string;
 }
@@ -150,4 +152,4 @@ export interface StreamHandler {
 }
 
 /** Guard sessions by guard name; see `GuardSession`. */
-export type Authorization = Readonly<Record<string, import('./guard.ts').GuardSession>>;
+export type Authorization = Readonly<Record<string, GuardSession>>;

@@ -43,7 +43,11 @@ export interface ConformanceSubject {
   /** How the byte stream sent on the application side arrives at `far` (identity by default). */
   readonly transform?: (sent: Uint8Array) => Uint8Array;
   /** Bad configurations, each with the issue code and JSON pointer it must produce. */
-  readonly badConfigs?: readonly { readonly config: string; readonly code: string; readonly pointer: string }[];
+  readonly badConfigs?: readonly {
+    readonly config: string;
+    readonly code: string;
+    readonly pointer: string;
+  }[];
   /**
    * Sends malformed input and resolves with the error the application saw; the suite checks
    * that the far end received nothing.
@@ -137,7 +141,7 @@ export function bindingConformance(subject: ConformanceSubject): void {
     });
 
     if (subject.malformed) {
-      const malformed = subject.malformed;
+      const malformed = (h: TestHarness) => subject.malformed!(h);
       it('malformed input gets a clear error and reaches nothing', async () => {
         harness = await createTestKernel({
           config: subject.config('{ mode: script, window: 65536 }'),
@@ -161,7 +165,10 @@ export function bindingConformance(subject: ConformanceSubject): void {
         );
         expect(isTributaryError(error)).toBe(true);
         if (!isTributaryError(error)) return;
-        expect(error.issues.map((issue) => [issue.code, issue.pointer])).toContainEqual([bad.code, bad.pointer]);
+        expect(error.issues.map((issue) => [issue.code, issue.pointer])).toContainEqual([
+          bad.code,
+          bad.pointer,
+        ]);
       });
     }
   });

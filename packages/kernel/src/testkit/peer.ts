@@ -28,7 +28,10 @@ const encoder = new TextEncoder();
 export class ScriptedPeer implements StreamHandler {
   readonly frames: RecordedFrame[] = [];
   private stream: Stream | undefined;
-  private readonly waiters: { predicate: (f: RecordedFrame) => boolean; resolve: (f: RecordedFrame) => void }[] = [];
+  private readonly waiters: {
+    predicate: (f: RecordedFrame) => boolean;
+    resolve: (f: RecordedFrame) => void;
+  }[] = [];
   private creditListeners: (() => void)[] = [];
 
   private readonly options: ScriptedPeerOptions;
@@ -80,7 +83,7 @@ export class ScriptedPeer implements StreamHandler {
 
   private record(frame: RecordedFrame): void {
     this.frames.push(frame);
-    for (let i = 0; i < this.waiters.length; ) {
+    for (let i = 0; i < this.waiters.length;) {
       const waiter = this.waiters[i]!;
       if (waiter.predicate(frame)) {
         this.waiters.splice(i, 1);

@@ -1,5 +1,12 @@
 import type { BindingContext, BindingFactory, BindingHandler, RouteParams } from '../spi/binding.ts';
-import type { DataFrame, Extension, Stream, StreamError, StreamHandler, Authorization } from '../spi/stream.ts';
+import type {
+  DataFrame,
+  Extension,
+  Stream,
+  StreamError,
+  StreamHandler,
+  Authorization,
+} from '../spi/stream.ts';
 import type { GuardFactory, GuardResult, GuardSession } from '../spi/guard.ts';
 import type { CatalogFactory, SchemaRecord, SchemaRef } from '../spi/catalog.ts';
 import type { ModelConfig, ModelFactory } from '../spi/model.ts';
@@ -78,14 +85,21 @@ export class TestServer implements BindingHandler {
     const begin: TestBeginEx = { ...ext, type: 'test' };
     const authorization = options.authorization ?? {};
     const vars = options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey };
-    const resolution = this.ctx.resolveRoute((when) => matchRoute(when.route, begin.route), authorization, vars);
+    const resolution = this.ctx.resolveRoute(
+      (when) => matchRoute(when.route, begin.route),
+      authorization,
+      vars,
+    );
     if (!resolution.ok) {
       peer.onReset(refusal(`TRIB_ROUTE_${resolution.reason.toUpperCase().replace('-', '_')}`));
       return peer;
     }
     const stream = this.ctx.open(
       resolution.route.exit,
-      { ext: resolution.route.with === undefined ? begin : { ...begin, with: resolution.route.with }, authorization },
+      {
+        ext: resolution.route.with === undefined ? begin : { ...begin, with: resolution.route.with },
+        authorization,
+      },
       peer,
     );
     this.opened.add(peer);
@@ -94,9 +108,11 @@ export class TestServer implements BindingHandler {
 
   /** Waits for the streams this server opened to finish; at the deadline closes the rest. */
   async stop(signal: AbortSignal): Promise<void> {
-    const open = () => [...this.opened].filter((p) => p.handle.out.state !== 'closed' || p.handle.in.state !== 'closed');
+    const open = () =>
+      [...this.opened].filter((p) => p.handle.out.state !== 'closed' || p.handle.in.state !== 'closed');
     while (open().length > 0 && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const peer of open()) peer.handle.close({ code: 'TRIB_STREAM_SHUTDOWN', message: 'test server stopping' });
+    for (const peer of open())
+      peer.handle.close({ code: 'TRIB_STREAM_SHUTDOWN', message: 'test server stopping' });
   }
 }
 
@@ -116,21 +132,27 @@ export class TestProxy implements BindingHandler {
     const resolution = this.ctx.resolveRoute((when) => matchRoute(when.route, ext?.route), app.authorization);
     if (!resolution.ok) return null;
     const base: Extension = begin ?? { type: 'test' };
-    const downstreamBegin = (resolution.route.with === undefined ? base : { ...base, with: resolution.route.with }) as Extension;
+    const downstreamBegin = (
+      resolution.route.with === undefined ? base : { ...base, with: resolution.route.with }
+    ) as Extension;
     // net: the stream towards the exit. Frames are relayed; credit flows back the same way.
-    const net = this.ctx.open(resolution.route.exit, { ext: downstreamBegin, authorization: app.authorization }, {
-      onBegin: (e) => app.out.begin(e),
-      onData: (f: DataFrame) => {
-        app.out.data(f.payload, f.ext);
-        net.in.window(f.credit);
+    const net = this.ctx.open(
+      resolution.route.exit,
+      { ext: downstreamBegin, authorization: app.authorization },
+      {
+        onBegin: (e) => app.out.begin(e),
+        onData: (f: DataFrame) => {
+          app.out.data(f.payload, f.ext);
+          net.in.window(f.credit);
+        },
+        onFlush: (e) => app.out.flush(e),
+        onEnd: (e) => app.out.end(e),
+        // An abnormal end of either half ends the whole exchange on both sides.
+        onAbort: (r) => teardown(r),
+        onReset: (r) => teardown(r),
+        onWindow: () => app.in.window(net.out.credit - app.in.credit),
       },
-      onFlush: (e) => app.out.flush(e),
-      onEnd: (e) => app.out.end(e),
-      // An abnormal end of either half ends the whole exchange on both sides.
-      onAbort: (r) => teardown(r),
-      onReset: (r) => teardown(r),
-      onWindow: () => app.in.window(net.out.credit - app.in.credit),
-    });
+    );
     const teardown = (reason: StreamError) => {
       net.close(reason);
       app.close(reason);
@@ -187,7 +209,10 @@ export class TestClient implements BindingHandler {
     const ready = this.queue.shift();
     if (ready) return Promise.resolve(ready);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no stream accepted within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no stream accepted within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.takers.push((peer) => {
         clearTimeout(timer);
         resolve(peer);
@@ -221,10 +246,14 @@ function echo(stream: Stream, window: number): StreamHandler {
 }
 
 export function isTestServer(value: unknown): value is TestServer {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TEST_BRAND] === 'server';
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TEST_BRAND] === 'server'
+  );
 }
 export function isTestClient(value: unknown): value is TestClient {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TEST_BRAND] === 'client';
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TEST_BRAND] === 'client'
+  );
 }
 
 export const testBinding: BindingFactory<TestClientOptions, TestWhen, unknown> = {
@@ -235,7 +264,10 @@ export const testBinding: BindingFactory<TestClientOptions, TestWhen, unknown> =
         type: 'object',
         additionalProperties: false,
         properties: {
-          mode: { enum: ['echo', 'script', 'refuse', 'throw'], description: 'How accepted streams are answered.' },
+          mode: {
+            enum: ['echo', 'script', 'refuse', 'throw'],
+            description: 'How accepted streams are answered.',
+          },
           window: { type: 'integer', minimum: 0, description: 'Credit granted on accept.' },
         },
       },
@@ -253,9 +285,9 @@ export const testBinding: BindingFactory<TestClientOptions, TestWhen, unknown> =
   create(ctx) {
     switch (ctx.config.kind) {
       case 'server':
-        return new TestServer(ctx as BindingContext<unknown, TestWhen, unknown>);
+        return new TestServer(ctx);
       case 'proxy':
-        return new TestProxy(ctx as BindingContext<unknown, TestWhen, unknown>);
+        return new TestProxy(ctx);
       case 'client':
       case 'cache':
       case 'remote_server':
@@ -284,7 +316,13 @@ export interface TestGuardOptions {
 
 export function testSession(
   guard: string,
-  init: { identity?: string | null; roles?: readonly string[]; attributes?: Record<string, unknown>; expiresAt?: number | null; challengeAt?: number | null },
+  init: {
+    identity?: string | null;
+    roles?: readonly string[];
+    attributes?: Record<string, unknown>;
+    expiresAt?: number | null;
+    challengeAt?: number | null;
+  },
 ): GuardSession {
   const roles = new Set(init.roles ?? []);
   const expiresAt = init.expiresAt ?? null;
@@ -330,7 +368,11 @@ export const testGuard: GuardFactory<TestGuardOptions> = {
       if (!known) {
         return Promise.resolve({
           ok: false,
-          failure: { code: 'TRIB_GUARD_INVALID_CREDENTIALS', message: 'unknown test credentials', status: 401 },
+          failure: {
+            code: 'TRIB_GUARD_INVALID_CREDENTIALS',
+            message: 'unknown test credentials',
+            status: 401,
+          },
         });
       }
       const now = Date.now();
@@ -352,7 +394,13 @@ export const testGuard: GuardFactory<TestGuardOptions> = {
 // --- catalog ---
 
 export interface TestCatalogOptions {
-  readonly schemas: readonly { readonly id: number; readonly subject?: string; readonly version?: number; readonly format: string; readonly text: string }[];
+  readonly schemas: readonly {
+    readonly id: number;
+    readonly subject?: string;
+    readonly version?: number;
+    readonly format: string;
+    readonly text: string;
+  }[];
 }
 
 export const testCatalog: CatalogFactory<TestCatalogOptions> = {
@@ -395,7 +443,10 @@ export const testCatalog: CatalogFactory<TestCatalogOptions> = {
         return Promise.resolve(
           schema
             ? { ok: true, schema }
-            : { ok: false, failure: { code: 'TRIB_CATALOG_NOT_FOUND', message: 'no such schema', transient: false } },
+            : {
+                ok: false,
+                failure: { code: 'TRIB_CATALOG_NOT_FOUND', message: 'no such schema', transient: false },
+              },
         );
       },
     };
@@ -424,13 +475,20 @@ export const testModel: ModelFactory<TestModelConfig> = {
       try {
         value = JSON.parse(decoder.decode(payload));
       } catch (cause) {
-        return { ok: false as const, failure: { code: 'TRIB_MODEL_INVALID', message: `not JSON: ${(cause as Error).message}` } };
+        return {
+          ok: false as const,
+          failure: { code: 'TRIB_MODEL_INVALID', message: `not JSON: ${(cause as Error).message}` },
+        };
       }
       for (const name of config.required ?? []) {
         if (typeof value !== 'object' || value === null || !(name in value)) {
           return {
             ok: false as const,
-            failure: { code: 'TRIB_MODEL_INVALID', message: `missing property "${name}"`, pointer: `/${name}` },
+            failure: {
+              code: 'TRIB_MODEL_INVALID',
+              message: `missing property "${name}"`,
+              pointer: `/${name}`,
+            },
           };
         }
       }

@@ -23,7 +23,11 @@ export const filesystemVault: VaultFactory<FilesystemVaultOptions> = {
     properties: { keys: section, certificates: section, trust: section },
   },
   create(ctx, config) {
-    const loaded = { keys: new Map<string, string>(), certificates: new Map<string, string>(), trust: new Map<string, string>() };
+    const loaded = {
+      keys: new Map<string, string>(),
+      certificates: new Map<string, string>(),
+      trust: new Map<string, string>(),
+    };
     return {
       async start() {
         for (const kind of ['keys', 'certificates', 'trust'] as const) {

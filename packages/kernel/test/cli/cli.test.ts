@@ -31,7 +31,9 @@ describe('tributary validate', () => {
     // dangling exit
     expect(line('/bindings/middle/exit')).toMatch(/broken\.yaml:10:11\s+TRIB_CONFIG_DANGLING_EXIT.*nowhere/);
     // missing env var
-    expect(line('/bindings/south/exit')).toMatch(/broken\.yaml:20:11\s+TRIB_CONFIG_ENV_MISSING.*TRIBUTARY_TEST_SURELY_UNSET/);
+    expect(line('/bindings/south/exit')).toMatch(
+      /broken\.yaml:20:11\s+TRIB_CONFIG_ENV_MISSING.*TRIBUTARY_TEST_SURELY_UNSET/,
+    );
   });
 
   it('accepts a valid file, interpolating defaults', async () => {
@@ -70,23 +72,27 @@ describe('tributary CLI', () => {
   });
 
   it('starts, reports ready, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--conditions=@tributary/source', main, 'start', '-c', fixture('good.yaml')], {
-      env: { ...process.env, NO_COLOR: '1', TRIBUTARY_LOG_LEVEL: 'warn' },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@tributary/source', main, 'start', '-c', fixture('good.yaml')],
+      {
+        env: { ...process.env, NO_COLOR: '1', TRIBUTARY_LOG_LEVEL: 'warn' },
+      },
+    );
     let stderr = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`not ready: ${stderr}`)), 15_000);
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
-        if (stderr.includes('ready')) {
+        if (stderr.includes('gateway "good" ready')) {
           clearTimeout(timer);
           resolve();
         }
       });
     });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`${code}/${signal}`)));
     child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await exited, stderr).toBe('0/null');
     expect(stderr).toContain('SIGTERM, stopping');
   });
 });

@@ -9,15 +9,27 @@ import { isTributaryError } from '../../src/spi/errors.ts';
 import { definePlugin } from '../../src/spi/plugin.ts';
 import { inlinePlugin, jsonPlugin, queue, registry, tokenPlugin, web, webKafka } from './plugins.ts';
 
-type Schema = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- walking JSON
+/** The value at a path of property names / indexes inside a JSON value; undefined when absent. */
+function at(value: unknown, ...path: (string | number)[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
 
-/** The `then` of the `if` branch in `branches` whose discriminator `property` is `value`. */
-function branch(branches: Schema[] | undefined, property: string, value: string): Schema | undefined {
-  return branches?.find((b) => b['if']?.properties?.[property]?.const === value)?.['then'];
+/** The `then` of the `if` branch in the `allOf` at `path` whose `property` is `value`. */
+function branch(value: unknown, property: string, wanted: string): unknown {
+  const branches = value;
+  if (!Array.isArray(branches)) return undefined;
+  const found: unknown = branches.find((b) => at(b, 'if', 'properties', property, 'const') === wanted);
+  return at(found, 'then');
 }
 
 describe('composeSchema', () => {
-  const schema = composeSchema(registry()) as Schema;
+  const schema = composeSchema(registry());
+  const defs = (...path: (string | number)[]) => at(schema, '$defs', ...path);
 
   it('is a valid draft 2020-12 schema that compiles in strict mode', () => {
     const ajv = new Ajv2020({ strict: true });
@@ -28,14 +40,15 @@ describe('composeSchema', () => {
   });
 
   it('also compiles with no plugins installed', () => {
-    const empty = composeSchema(new PluginRegistry()) as Schema;
+    const empty = composeSchema(new PluginRegistry());
     expect(() => new Ajv2020({ strict: true }).compile(empty)).not.toThrow();
-    expect(empty['$defs'].binding.properties.type).not.toHaveProperty('enum');
+    expect(at(empty, '$defs', 'binding', 'properties', 'type')).not.toHaveProperty('enum');
+    expect(at(empty, '$defs', 'binding')).not.toHaveProperty('allOf');
   });
 
   it('describes the kernel-owned shape, closed to unknown properties', () => {
     expect(schema['required']).toEqual(['name', 'bindings']);
-    expect(Object.keys(schema['properties'])).toEqual([
+    expect(Object.keys(at(schema, 'properties') as object)).toEqual([
       '$schema',
       'name',
       'bindings',
@@ -45,69 +58,78 @@ describe('composeSchema', () => {
       'telemetry',
       'plugins',
     ]);
-    const { binding, route, guard } = schema['$defs'];
     expect(schema['additionalProperties']).toBe(false);
-    expect(binding.additionalProperties).toBe(false);
-    expect(route.additionalProperties).toBe(false);
-    expect(guard.additionalProperties).toBe(false);
-    expect(schema['properties'].telemetry.additionalProperties).toBe(false);
-    expect(Object.keys(binding.properties)).toEqual(['type', 'kind', 'options', 'routes', 'exit', 'vault']);
-    expect(Object.keys(route.properties)).toEqual(['when', 'exit', 'with', 'guarded']);
-    expect(route.required).toEqual(['exit']);
-    expect(route.properties.guarded.additionalProperties.items).toEqual({ type: 'string' });
-    expect(binding.title).toBe('Binding');
-    expect(typeof binding.properties.kind.description).toBe('string');
+    for (const def of ['binding', 'route', 'guard', 'catalog', 'vault']) {
+      expect(defs(def, 'additionalProperties')).toBe(false);
+    }
+    expect(at(schema, 'properties', 'telemetry', 'additionalProperties')).toBe(false);
+    expect(at(schema, 'properties', 'bindings', 'additionalProperties')).toEqual({ $ref: '#/$defs/binding' });
+    expect(Object.keys(defs('binding', 'properties') as object)).toEqual([
+      'type',
+      'kind',
+      'options',
+      'routes',
+      'exit',
+      'vault',
+    ]);
+    expect(defs('binding', 'required')).toEqual(['type', 'kind']);
+    expect(Object.keys(defs('route', 'properties') as object)).toEqual(['when', 'exit', 'with', 'guarded']);
+    expect(defs('route', 'required')).toEqual(['exit']);
+    expect(defs('route', 'properties', 'guarded', 'additionalProperties', 'items')).toEqual({
+      type: 'string',
+    });
+    expect(defs('binding', 'title')).toBe('Binding');
+    expect(typeof defs('binding', 'properties', 'kind', 'description')).toBe('string');
   });
 
   it('offers the installed type names', () => {
-    const defs = schema['$defs'];
-    expect(defs.binding.properties.type.enum).toEqual(['web', 'web-kafka', 'queue']);
-    expect(defs.guard.properties.type.enum).toEqual(['token']);
-    expect(defs.catalog.properties.type.enum).toEqual(['inline']);
-    expect(defs.model.properties.model.enum).toEqual(['json']);
+    expect(defs('binding', 'properties', 'type', 'enum')).toEqual(['web', 'web-kafka', 'queue']);
+    expect(defs('guard', 'properties', 'type', 'enum')).toEqual(['token']);
+    expect(defs('catalog', 'properties', 'type', 'enum')).toEqual(['inline']);
+    expect(defs('model', 'properties', 'model', 'enum')).toEqual(['json']);
   });
 
   it("applies each binding type's fragments in its branch", () => {
-    const branches = schema['$defs'].binding.allOf as Schema[];
-    const webBranch = branch(branches, 'type', 'web')!;
-    expect(webBranch['properties'].kind).toEqual({ enum: ['server', 'client'] });
-    expect(webBranch['properties'].options).toEqual(web.schema?.options);
-    expect(webBranch['required']).toEqual(['options']);
-    expect(webBranch['properties'].routes.items.properties.when.items).toEqual(web.schema?.when);
-    expect(webBranch['properties'].routes.items.properties.with).toEqual(web.schema?.with);
+    const webBranch = branch(defs('binding', 'allOf'), 'type', 'web');
+    expect(at(webBranch, 'properties', 'kind')).toEqual({ enum: ['server', 'client'] });
+    expect(at(webBranch, 'properties', 'options')).toEqual(web.schema?.options);
+    expect(at(webBranch, 'required')).toEqual(['options']);
+    expect(at(webBranch, 'properties', 'routes', 'items', 'properties', 'when', 'items')).toEqual(
+      web.schema?.when,
+    );
+    expect(at(webBranch, 'properties', 'routes', 'items', 'properties', 'with')).toEqual(web.schema?.with);
 
-    const proxy = branch(branches, 'type', 'web-kafka')!;
-    expect(proxy['properties'].kind).toEqual({ enum: ['proxy'] });
-    expect(proxy['properties']).not.toHaveProperty('options');
-    expect(proxy['properties'].routes.items.properties.with).toEqual(webKafka.schema?.with);
+    const proxy = branch(defs('binding', 'allOf'), 'type', 'web-kafka');
+    expect(at(proxy, 'properties', 'kind')).toEqual({ enum: ['proxy'] });
+    expect(at(proxy, 'properties')).not.toHaveProperty('options');
+    expect(at(proxy, 'properties', 'routes', 'items', 'properties', 'with')).toEqual(webKafka.schema?.with);
   });
 
   it('nests per-kind options under the kind', () => {
-    const queueBranch = branch(schema['$defs'].binding.allOf, 'type', 'queue')!;
-    const options = queue.schema?.options as Schema;
-    expect(branch(queueBranch['allOf'], 'kind', 'client')).toEqual({
-      properties: { options: options['client'] },
+    const queueBranch = branch(defs('binding', 'allOf'), 'type', 'queue');
+    const options = queue.schema?.options;
+    expect(branch(at(queueBranch, 'allOf'), 'kind', 'client')).toEqual({
+      properties: { options: at(options, 'client') },
       required: ['options'],
     });
-    expect(branch(queueBranch['allOf'], 'kind', 'cache')).toEqual({
-      properties: { options: options['cache'] },
+    expect(branch(at(queueBranch, 'allOf'), 'kind', 'cache')).toEqual({
+      properties: { options: at(options, 'cache') },
     });
   });
 
   it('keys models by their model name and resource options by type', () => {
-    const defs = schema['$defs'];
-    expect(branch(defs.model.allOf, 'model', 'json')).toEqual(jsonPlugin.models.json.schema);
-    expect(branch(defs.guard.allOf, 'type', 'token')?.['properties'].options).toEqual(
+    expect(branch(defs('model', 'allOf'), 'model', 'json')).toEqual(jsonPlugin.models.json.schema);
+    expect(at(branch(defs('guard', 'allOf'), 'type', 'token'), 'properties', 'options')).toEqual(
       tokenPlugin.guards.token.schema,
     );
-    expect(branch(defs.catalog.allOf, 'type', 'inline')?.['properties'].options).toEqual(
+    expect(at(branch(defs('catalog', 'allOf'), 'type', 'inline'), 'properties', 'options')).toEqual(
       inlinePlugin.catalogs.inline.schema,
     );
   });
 
   it('copies fragments rather than sharing them', () => {
-    const webBranch = branch(schema['$defs'].binding.allOf, 'type', 'web')!;
-    expect(webBranch['properties'].options).not.toBe(web.schema?.options);
+    const webBranch = branch(defs('binding', 'allOf'), 'type', 'web');
+    expect(at(webBranch, 'properties', 'options')).not.toBe(web.schema?.options);
   });
 
   it('names the plugin whose fragment does not compile', () => {

@@ -29,6 +29,19 @@ describe('parsing YAML', () => {
     ]);
     expect(issues[0]?.message).toMatch(/multiple documents/);
   });
+
+  it('resolves anchors, aliases and merge keys', () => {
+    const { source, issues } = parseConfigText(
+      yaml('defaults: &d { kind: server, options: { port: 1 } }', 'a: { <<: *d, type: web }', 'b: *d'),
+      'g.yaml',
+      {},
+    );
+    expect(issues).toEqual([]);
+    expect(source.value).toMatchObject({
+      a: { kind: 'server', options: { port: 1 }, type: 'web' },
+      b: { kind: 'server', options: { port: 1 } },
+    });
+  });
 });
 
 describe('parsing JSON', () => {

@@ -38,6 +38,27 @@ describe('a file with several mistakes', () => {
     ]);
   });
 
+  it('reports an unset variable once, not again as the problem it causes', async () => {
+    const error = await loadError(fixture('env-exit.yaml'), { PORT: '8080' });
+    expect(error.issues.map(brief)).toEqual([
+      '8:11 TRIB_CONFIG_ENV_MISSING /bindings/north/exit environment variable NORTH_EXIT is not set and has no default',
+    ]);
+  });
+
+  it('loads the same file once the environment is complete', async () => {
+    const { config } = await loadConfig(fixture('env-exit.yaml'), registry(), {
+      env: { PORT: '8080', NORTH_EXIT: 'api' },
+    });
+    expect(config.bindings['north']).toEqual({
+      name: 'north',
+      type: 'web',
+      kind: 'server',
+      options: { port: 8080 },
+      routes: [],
+      exit: 'api',
+    });
+  });
+
   it('does not validate a document with syntax errors', async () => {
     const error = await loadError(fixture('broken.yaml'));
     expect(error.issues.map((issue) => issue.code)).toEqual([

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, rm, utimes } from 'node:fs/promises';
+import { cp, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,6 +168,20 @@ describe('discover', () => {
       expect(await discover(copy)).not.toBe(first);
     } finally {
       await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses an application package.json that is not JSON, and reads it again next time', async () => {
+    const broken = await mkdtemp(join(tmpdir(), 'tributary-discovery-'));
+    try {
+      await writeFile(join(broken, 'package.json'), '{ "dependencies": ');
+      const error = await failure(discover(broken));
+      expect(error.code).toBe('TRIB_PLUGIN_PACKAGE_UNREADABLE');
+      expect(error.message).toContain(join(broken, 'package.json'));
+      await writeFile(join(broken, 'package.json'), '{ "dependencies": {} }');
+      expect((await discover(broken)).installed).toEqual([]);
+    } finally {
+      await rm(broken, { recursive: true, force: true });
     }
   });
 

@@ -171,7 +171,8 @@ describe('failure isolation', () => {
         const index = handlers.length;
         const handler: StreamHandler = {
           onData(frame) {
-            if (Buffer.from(frame.payload).toString() === 'boom') throw new Error(`handler ${index} exploded`);
+            if (Buffer.from(frame.payload).toString() === 'boom')
+              throw new Error(`handler ${index} exploded`);
             stream.in.window(frame.credit);
           },
         };

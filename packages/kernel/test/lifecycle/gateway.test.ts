@@ -6,7 +6,13 @@ import { definePlugin } from '../../src/spi/plugin.ts';
 import { createKernel } from '../../src/lifecycle/kernel.ts';
 import { Reloader } from '../../src/lifecycle/watch.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { createTestKernel, type TestBeginEx, type TestHarness } from '../../src/testkit/index.ts';
+import {
+  createTestKernel,
+  type TestBeginEx,
+  type TestClient,
+  type TestHarness,
+  type TestServer,
+} from '../../src/testkit/index.ts';
 import type { Gateway } from '../../src/lifecycle/gateway.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -23,15 +29,20 @@ function recorder(log: string[], options: { holdMs?: number; failStart?: string 
         create(ctx) {
           return {
             accept: () => ({}),
-            async start() {
-              if (ctx.name === options.failStart) throw new Error(`${ctx.name} cannot bind`);
+            start() {
+              if (ctx.name === options.failStart) return Promise.reject(new Error(`${ctx.name} cannot bind`));
               log.push(`start ${ctx.name}`);
               if (options.holdMs) {
-                ctx.holdReadiness('warm-up', sleep(options.holdMs).then(() => log.push(`warm ${ctx.name}`)));
+                ctx.holdReadiness(
+                  'warm-up',
+                  sleep(options.holdMs).then(() => log.push(`warm ${ctx.name}`)),
+                );
               }
+              return Promise.resolve();
             },
-            async stop() {
+            stop() {
               log.push(`stop ${ctx.name}`);
+              return Promise.resolve();
             },
           };
         },
@@ -73,7 +84,10 @@ describe('lifecycle', () => {
 
   it('a binding that fails to start stops what had started and names the binding', async () => {
     const log: string[] = [];
-    const error = await createTestKernel({ config: chain, plugins: [recorder(log, { failStart: 'middle' })] }).then(
+    const error = await createTestKernel({
+      config: chain,
+      plugins: [recorder(log, { failStart: 'middle' })],
+    }).then(
       () => undefined,
       (e: unknown) => e as { code: string; message: string },
     );
@@ -150,7 +164,9 @@ bindings:
 
   it('keeps the running configuration when the new one is invalid', async () => {
     harness = await createTestKernel({ config: twoServers('a', 'b') });
-    await expect(harness.reload(twoServers('a', 'b').replace('exit: far, with: { via: south }', 'exit: nowhere'))).rejects.toMatchObject({
+    await expect(
+      harness.reload(twoServers('a', 'b').replace('exit: far, with: { via: south }', 'exit: nowhere')),
+    ).rejects.toMatchObject({
       code: 'TRIB_CONFIG_INVALID',
     });
     harness.server('south').open({ route: 'b' });
@@ -174,11 +190,13 @@ bindings:
       const kernel = createKernel({ discover: false, logger: silentLogger() });
       gateway = await kernel.start(file);
       const reloads: unknown[] = [];
-      reloader = new Reloader(kernel, gateway, file, { debounceMs: 20, onReload: (r) => reloads.push(r) }).watch();
+      reloader = new Reloader(kernel, gateway, file, {
+        debounceMs: 20,
+        onReload: (r) => reloads.push(r),
+      }).watch();
 
-      const { TestServer, TestClient } = await import('../../src/testkit/types.ts');
-      const north = gateway.binding('north') as InstanceType<typeof TestServer>;
-      const farBinding = gateway.binding('far') as InstanceType<typeof TestClient>;
+      const north = gateway.binding('north') as TestServer;
+      const farBinding = gateway.binding('far') as TestClient;
       const open = north.open({ route: 'a' }, { autoWindow: true });
       const far = await farBinding.accepted();
 
@@ -191,7 +209,7 @@ bindings:
       await far.receivedAtLeast(12);
       expect(far.text()).toBe('after reload');
       expect(open.has('abort') || open.has('reset')).toBe(false);
-      const south = gateway.binding('south') as InstanceType<typeof TestServer>;
+      const south = gateway.binding('south') as TestServer;
       south.open({ route: 'b-renamed' });
       await farBinding.accepted();
     });

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestKernel, testSession, type TestBeginEx, type TestHarness } from '../../src/testkit/index.ts';
+import {
+  createTestKernel,
+  testSession,
+  type TestBeginEx,
+  type TestHarness,
+} from '../../src/testkit/index.ts';
 
 const config = `
 name: routes
@@ -50,10 +55,12 @@ describe('route resolution', () => {
   it('takes the first matching alternative and resolves templates from params, vars and sessions', async () => {
     harness = await createTestKernel({ config });
     const session = testSession('g', { identity: 'alice', roles: ['read'] });
-    const peer = harness.server('north').open(
-      { route: 'things/42' },
-      { authorization: { g: session }, idempotencyKey: 'k-1', initialWindow: 64, autoWindow: true },
-    );
+    const peer = harness
+      .server('north')
+      .open(
+        { route: 'things/42' },
+        { authorization: { g: session }, idempotencyKey: 'k-1', initialWindow: 64, autoWindow: true },
+      );
     peer.send('ping');
     await peer.receivedAtLeast(4);
     expect(withOf(harness)).toEqual({ key: '42', owner: 'user-alice', idem: 'k-1' });
@@ -73,7 +80,9 @@ describe('route resolution', () => {
       reason: { code: 'TRIB_ROUTE_UNAUTHORIZED' },
     });
     const reader = testSession('g', { identity: 'alice', roles: ['read'] });
-    expect(await server.open({ route: 'secret' }, { authorization: { g: reader } }).next('reset')).toMatchObject({
+    expect(
+      await server.open({ route: 'secret' }, { authorization: { g: reader } }).next('reset'),
+    ).toMatchObject({
       reason: { code: 'TRIB_ROUTE_FORBIDDEN' },
     });
     const reading = server.open({ route: 'reading' }, { authorization: { g: reader } });
@@ -106,7 +115,9 @@ describe('route resolution', () => {
     expect(refused).toMatchObject({ ok: false, failure: { status: 401 } });
     const granted = await guard.authorize('reader');
     if (!granted.ok) throw new Error('reader refused');
-    const peer = harness.server('north').open({ route: 'reading' }, { authorization: { g: granted.session } });
+    const peer = harness
+      .server('north')
+      .open({ route: 'reading' }, { authorization: { g: granted.session } });
     await peer.next('begin');
     expect(withOf(harness)).toEqual({ who: 'alice' });
   });

@@ -9,7 +9,10 @@ function appSide(peer: ScriptedPeer): AppSide {
     abort: () => peer.abort(),
     received: () => peer.received(),
     closed: async () => {
-      const last = await peer.until((f) => f.frame === 'end' || f.frame === 'abort' || f.frame === 'reset', 3_000);
+      const last = await peer.until(
+        (f) => f.frame === 'end' || f.frame === 'abort' || f.frame === 'reset',
+        3_000,
+      );
       return last.frame === 'end' ? 'end' : 'abort';
     },
   };
@@ -35,7 +38,8 @@ bindings:
     kind: client
     options: ${far}
 `,
-  open: (harness) => appSide(harness.server('app').open({ route: 'in/1' }, { initialWindow: 65_536, autoWindow: true })),
+  open: (harness) =>
+    appSide(harness.server('app').open({ route: 'in/1' }, { initialWindow: 65_536, autoWindow: true })),
   malformed: async (harness) => {
     const peer = harness.server('app').open({ route: 'not a route' });
     const reset = await peer.next('reset');
