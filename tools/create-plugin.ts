@@ -244,7 +244,13 @@ function packageJson(names: Names, kernel: KernelPackage, directory: string): st
     repository: { type: kernel.repository?.type ?? 'git', url: kernel.repository?.url ?? '', directory },
     exports: { '.': entry('index'), './plugin': entry('plugin'), './package.json': './package.json' },
     files: ['dist', '!dist/**/*.test.*'],
-    scripts: kernel.scripts ?? {},
+    // The kernel's scripts, pointed at this package's folder.
+    scripts: Object.fromEntries(
+      Object.entries(kernel.scripts ?? {}).map(([name, script]) => [
+        name,
+        script.replaceAll('packages/kernel', `packages/${names.folder}`),
+      ]),
+    ),
     tributary: { spi: `^${SPI_VERSION.split('.')[0]!}.0.0`, provides: { [names.provided]: [names.type] } },
     peerDependencies: { '@tributary/kernel': `^${kernel.version}` },
     devDependencies: { '@tributary/kernel': `^${kernel.version}` },

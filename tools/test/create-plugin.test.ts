@@ -93,7 +93,12 @@ describe('create-plugin', () => {
         },
         './package.json': './package.json',
       },
-      scripts: kernel['scripts'],
+      scripts: Object.fromEntries(
+        Object.entries(kernel['scripts'] as Record<string, string>).map(([name, script]) => [
+          name,
+          script.replaceAll('packages/kernel', 'packages/guard-static-token'),
+        ]),
+      ),
       repository: { directory: 'packages/guard-static-token' },
       tributary: { spi: '^1.0.0', provides: { guards: ['static-token'] } },
       peerDependencies: { '@tributary/kernel': `^${String(kernel['version'])}` },

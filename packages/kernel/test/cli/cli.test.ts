@@ -90,7 +90,9 @@ describe('tributary CLI', () => {
         }
       });
     });
-    const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`${code}/${signal}`)));
+    const exited = new Promise<string>((resolve) =>
+      child.on('exit', (code, signal) => resolve(`${code}/${signal}`)),
+    );
     child.kill('SIGTERM');
     expect(await exited, stderr).toBe('0/null');
     expect(stderr).toContain('SIGTERM, stopping');

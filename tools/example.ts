@@ -1,0 +1,51 @@
+// `npm run example -- <name>`: starts a local Kafka broker (unless KAFKA_BOOTSTRAP is already
+// set) and the gateway on examples/<name>/gateway.yaml, with KAFKA_BOOTSTRAP and the other
+// listener variables exported. Ctrl-C stops both.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startKafka, type KafkaHandle } from './kafka/index.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const examples = join(root, 'examples');
+const name = process.argv[2];
+
+function configOf(example: string): string | undefined {
+  for (const candidate of [
+    join(examples, example, 'gateway.yaml'),
+    join(examples, example, 'app', 'gateway.yaml'),
+  ]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+const available = readdirSync(examples).filter((entry) => configOf(entry) !== undefined);
+const config = name === undefined ? undefined : configOf(name);
+if (config === undefined) {
+  process.stderr.write(
+    `usage: npm run example -- <name>\n\navailable examples:\n${available.map((e) => `  ${e}`).join('\n')}\n`,
+  );
+  process.exit(2);
+}
+
+let kafka: KafkaHandle | undefined;
+const env: NodeJS.ProcessEnv = { ...process.env };
+if (env['KAFKA_BOOTSTRAP'] === undefined) {
+  process.stderr.write('example: starting a local Kafka broker (jars are fetched once into .cache/)\n');
+  kafka = await startKafka({ log: (line) => process.stderr.write(`kafka: ${line}\n`) });
+  Object.assign(env, kafka.env());
+  process.stderr.write(`example: Kafka ${kafka.version} on ${kafka.bootstrap}\n`);
+}
+
+process.stderr.write(`example: tributary start -c ${relative(root, config)}\n`);
+const gateway = spawn(
+  process.execPath,
+  [join(root, 'packages', 'kernel', 'bin', 'tributary.js'), 'start', '-c', config],
+  { cwd: dirname(config), env, stdio: 'inherit' },
+);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => gateway.kill(signal));
+const code = await new Promise<number>((resolve) => gateway.on('exit', (c) => resolve(c ?? 1)));
+await kafka?.stop();
+process.exitCode = code;
