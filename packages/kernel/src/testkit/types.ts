@@ -79,7 +79,15 @@ export class TestServer implements BindingHandler {
    */
   open(
     ext: Omit<TestBeginEx, 'type'> = {},
-    options: ScriptedPeerOptions & { authorization?: Authorization; idempotencyKey?: string } = {},
+    options: ScriptedPeerOptions & {
+      authorization?: Authorization;
+      idempotencyKey?: string;
+      /**
+       * The begin extension to send instead of the `test` one (e.g. a Kafka fetch request when
+       * testing a binding directly); `ext.route` still selects the route.
+       */
+      begin?: Extension;
+    } = {},
   ): ScriptedPeer {
     const peer = new ScriptedPeer(options);
     const begin: TestBeginEx = { ...ext, type: 'test' };
@@ -97,7 +105,9 @@ export class TestServer implements BindingHandler {
     const stream = this.ctx.open(
       resolution.route.exit,
       {
-        ext: resolution.route.with === undefined ? begin : { ...begin, with: resolution.route.with },
+        ext:
+          options.begin ??
+          (resolution.route.with === undefined ? begin : { ...begin, with: resolution.route.with }),
         authorization,
       },
       peer,
