@@ -56,14 +56,23 @@ async function start(
   file: string,
   options: { watch: boolean; appDir: string | undefined; deadline: number },
 ): Promise<number> {
+  // Signals first: a SIGTERM that arrives before a handler exists would kill the process outright.
+  let signalled: ((signal: string) => void) | undefined;
+  let pending: string | undefined;
+  const onSignal = (signal: string) => (signalled ? signalled(signal) : (pending ??= signal));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  // The gateway runs until a signal, even when no binding holds a socket open.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+
   const kernel = createKernel(options.appDir === undefined ? {} : { appDir: options.appDir });
   let gateway: Gateway;
   try {
     gateway = await kernel.start(file);
   } catch (error) {
+    clearInterval(keepAlive);
     return fail(error);
   }
-  process.stderr.write(`tributary: gateway "${gateway.configuration.name}" ready\n`);
 
   const reloader = new Reloader(kernel, gateway, file, {
     deadlineMs: options.deadline,
@@ -79,11 +88,9 @@ async function start(
   process.on('SIGHUP', () => void reloader.reload());
   if (options.watch) reloader.watch();
 
-  // The gateway runs until a signal, even when no binding holds a socket open.
-  const keepAlive = setInterval(() => undefined, 1 << 30);
   return new Promise<number>((done) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    signalled = (signal: string) => {
       if (stopping) return;
       stopping = true;
       process.stderr.write(`tributary: ${signal}, stopping (deadline ${options.deadline} ms)\n`);
@@ -96,8 +103,8 @@ async function start(
           (error: unknown) => done(fail(error)),
         );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    process.stderr.write(`tributary: gateway "${gateway.configuration.name}" ready\n`);
+    if (pending !== undefined) signalled(pending);
   });
 }
 

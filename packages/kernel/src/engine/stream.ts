@@ -2,6 +2,7 @@ import type {
   Authorization,
   DataFrame,
   Extension,
+  Fragment,
   HalfState,
   Inbound,
   Outbound,
@@ -17,6 +18,8 @@ type Queued =
       readonly kind: 'data';
       readonly payload: Uint8Array;
       readonly ext: Extension | undefined;
+      readonly first: boolean;
+      readonly last: boolean;
       offset: number;
     }
   | { readonly kind: 'flush'; readonly ext: Extension | undefined }
@@ -61,10 +64,12 @@ class Half implements Outbound, Inbound {
     this.owner.deliver(other(this.sender), (h) => h.onBegin?.(ext));
   }
 
-  data(payload: Uint8Array, ext?: Extension): boolean {
+  data(payload: Uint8Array, ext?: Extension, fragment?: Fragment): boolean {
     if (!this.writable) return false;
     if (this.state === 'idle') this.begin();
-    this.queue.push({ kind: 'data', payload, ext, offset: 0 });
+    const first = fragment?.first ?? true;
+    const last = fragment?.last ?? true;
+    this.queue.push({ kind: 'data', payload, ext: first ? ext : undefined, first, last, offset: 0 });
     this.queued += payload.byteLength;
     this.pump();
     const ok = this.queue.length === 0 && this.credit > 0;
@@ -157,8 +162,8 @@ class Half implements Outbound, Inbound {
           const frame: DataFrame = {
             payload: head.payload,
             ext: head.ext,
-            first: true,
-            last: true,
+            first: head.first,
+            last: head.last,
             credit: 1,
           };
           this.owner.deliver(receiver, (h) => h.onData?.(frame));
@@ -166,15 +171,23 @@ class Half implements Outbound, Inbound {
         }
         const n = Math.min(this.credit, length - head.offset);
         if (n <= 0) break;
-        const first = head.offset === 0;
+        const start = head.offset === 0;
         const payload =
-          first && n === length ? head.payload : head.payload.subarray(head.offset, head.offset + n);
+          start && n === length ? head.payload : head.payload.subarray(head.offset, head.offset + n);
         head.offset += n;
         this.credit -= n;
         this.queued -= n;
-        const last = head.offset === length;
-        if (last) this.queue.shift();
-        const frame: DataFrame = { payload, ext: first ? head.ext : undefined, first, last, credit: n };
+        const end = head.offset === length;
+        if (end) this.queue.shift();
+        // A relayed fragment keeps its place in its message: only the message's own ends are marked.
+        const first = start && head.first;
+        const frame: DataFrame = {
+          payload,
+          ext: first ? head.ext : undefined,
+          first,
+          last: end && head.last,
+          credit: n,
+        };
         this.owner.deliver(receiver, (h) => h.onData?.(frame));
       }
     } finally {
@@ -265,7 +278,7 @@ export class StreamImpl {
         return out.queued;
       },
       begin: (ext) => out.begin(ext),
-      data: (payload, ext) => out.data(payload, ext),
+      data: (payload, ext, fragment) => out.data(payload, ext, fragment),
       flush: (ext) => out.flush(ext),
       end: (ext) => out.end(ext),
       abort: (reason) => out.abort(reason),

@@ -63,6 +63,12 @@ export interface DataFrame<D extends Extension = Extension> {
   readonly credit: number;
 }
 
+/** Where a relayed payload sits in its message (see {@link DataFrame}). */
+export interface Fragment {
+  readonly first: boolean;
+  readonly last: boolean;
+}
+
 /** Lifecycle of one half, as seen from either side. */
 export type HalfState = 'idle' | 'open' | 'closing' | 'closed';
 
@@ -88,8 +94,12 @@ export interface Outbound<B extends Extension = Extension, D extends Extension =
   readonly queued: number;
   /** Opens the half. Sent automatically (without extension) before the first data if omitted. */
   begin(ext?: B): void;
-  /** Sends one message; see the interface docs for the credit contract. */
-  data(payload: Uint8Array, ext?: D): boolean;
+  /**
+   * Sends one message; see the interface docs for the credit contract. A proxy relaying frames
+   * passes each received frame's `fragment` flags so that message boundaries survive the hop
+   * (`{ first: frame.first, last: frame.last }`); without them the payload is a whole message.
+   */
+  data(payload: Uint8Array, ext?: D, fragment?: Fragment): boolean;
   /** Sends a metadata-only frame (no payload, no credit), in order with queued data. */
   flush(ext?: Extension): void;
   /** Ends the half once all queued data has been delivered. */

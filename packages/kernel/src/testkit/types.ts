@@ -152,7 +152,7 @@ export class TestProxy implements BindingHandler {
       {
         onBegin: (e) => app.out.begin(e),
         onData: (f: DataFrame) => {
-          app.out.data(f.payload, f.ext);
+          app.out.data(f.payload, f.ext, f);
           net.in.window(f.credit);
         },
         onFlush: (e) => app.out.flush(e),
@@ -169,7 +169,7 @@ export class TestProxy implements BindingHandler {
     };
     return {
       onData: (f) => {
-        net.out.data(f.payload, f.ext);
+        net.out.data(f.payload, f.ext, f);
       },
       onFlush: (e) => net.out.flush(e),
       onEnd: (e) => net.out.end(e),
@@ -246,7 +246,7 @@ function echo(stream: Stream, window: number): StreamHandler {
   });
   return {
     onData: (f) => {
-      if (stream.out.data(f.payload, f.ext) && owed === 0) stream.in.window(f.credit);
+      if (stream.out.data(f.payload, f.ext, f) && owed === 0) stream.in.window(f.credit);
       else owed += f.credit;
     },
     onEnd: () => stream.out.end(),

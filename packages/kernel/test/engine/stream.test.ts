@@ -292,3 +292,48 @@ describe('pumps', () => {
     expect(near.handle.out.credit).toBe(8);
   });
 });
+
+describe('relaying fragments', () => {
+  it('keeps message boundaries across a hop whose credit differs from the first', async () => {
+    const engine = new StreamEngine(silentLogger());
+    let far: ScriptedPeer | undefined;
+    engine.register('far', {
+      accept(stream) {
+        far = new ScriptedPeer().attach(stream);
+        return far;
+      },
+    });
+    // The relay forwards each frame it receives, with its fragment flags, 4 bytes at a time.
+    engine.register('relay', {
+      accept(app) {
+        const net = engine.open('relay', 'far', {}, {});
+        app.in.window(4);
+        return {
+          onData(frame) {
+            net.out.data(frame.payload, frame.ext, frame);
+            app.in.window(frame.credit);
+          },
+        };
+      },
+    });
+    const near = new ScriptedPeer();
+    near.attach(engine.open('near', 'relay', {}, near));
+    near.send('abcdefghij', { type: 'test', n: 1 } as never);
+    near.send('klm', { type: 'test', n: 2 } as never);
+    await tick();
+    // The far end takes 3 bytes at a time: fragments of fragments.
+    for (let i = 0; i < 5; i++) far!.window(3);
+    const assembler = new MessageAssembler();
+    const messages = far!
+      .dataFrames()
+      .map((f) => assembler.push(f))
+      .filter((m) => m !== undefined)
+      .map((m) => [Buffer.from(m.payload).toString(), (m.ext as unknown as { n: number }).n]);
+    expect(messages).toEqual([
+      ['abcdefghij', 1],
+      ['klm', 2],
+    ]);
+    expect(far!.dataFrames().filter((f) => f.first)).toHaveLength(2);
+    expect(far!.dataFrames().filter((f) => f.last)).toHaveLength(2);
+  });
+});
