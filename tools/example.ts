@@ -48,4 +48,5 @@ const gateway = spawn(
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => gateway.kill(signal));
 const code = await new Promise<number>((resolve) => gateway.on('exit', (c) => resolve(c ?? 1)));
 await kafka?.stop();
+process.stderr.write(`example: gateway exited with code ${code}\n`);
 process.exitCode = code;
