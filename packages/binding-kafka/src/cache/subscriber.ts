@@ -1,0 +1,325 @@
+import type { DataFrame, Stream, StreamError, StreamHandler } from '@tributary/kernel';
+import { MessageAssembler } from '@tributary/kernel';
+import type {
+  KafkaCaughtUpEx,
+  KafkaFetchBeginEx,
+  KafkaFilter,
+  KafkaRecordDataEx,
+} from '../index.ts';
+import { compileFilters, type RecordView } from '../stream/filters.ts';
+import { TokenEncoder } from '../stream/token.ts';
+import { keyString, type Entry, type PartitionLog } from './log.ts';
+
+const EMPTY = new Uint8Array(0);
+
+/** What a subscriber needs from its topic. */
+export interface SubscriberHost {
+  readonly topic: string;
+  readonly tokenKey: Uint8Array | undefined;
+  /** Bytes a live subscriber may hold back before it falls back to replaying from the log. */
+  readonly backlogLimit: number;
+  partitions(): readonly number[];
+  log(partition: number): PartitionLog | undefined;
+  /** Adds the subscriber to the live fan-out (the filter index). */
+  goLive(subscriber: CacheSubscriber): void;
+  /** Removes it from the live fan-out. */
+  goReplay(subscriber: CacheSubscriber): void;
+  /** Opens a fetch from Kafka for records the cache no longer holds. */
+  refetch(partition: number, offset: bigint, handler: StreamHandler): Stream;
+  closed(subscriber: CacheSubscriber): void;
+}
+
+interface Position {
+  position: number;
+  generation: number;
+}
+
+/**
+ * One fetch stream served from the cache.
+ *
+ * It starts in *replay*: it walks the partition logs from its cursors, within its credit.
+ * Once it has reached the head of every log it goes *live*: the topic pushes it the records its
+ * filters match as they arrive. A live subscriber that cannot keep up holds at most
+ * `backlogLimit` bytes; beyond that it drops the backlog and replays from its cursors again,
+ * so a stalled client costs a cursor, not memory. Cursors below a log's window (evicted
+ * records) are served by a refetch from Kafka.
+ */
+export class CacheSubscriber {
+  readonly filters: readonly KafkaFilter[] | undefined;
+  private readonly host: SubscriberHost;
+  private readonly app: Stream;
+  private readonly matches: (record: RecordView) => boolean;
+  private readonly tombstones: boolean;
+  private readonly cursors = new Map<number, bigint>();
+  /** The log heads when the subscriber started: below them is history. */
+  private readonly boundary = new Map<number, bigint>();
+  private readonly positions = new Map<number, Position>();
+  private readonly encoder: TokenEncoder;
+  private mode: 'replay' | 'live' = 'replay';
+  private caughtUp = false;
+  private backlog: { partition: number; entry: Entry }[] = [];
+  private backlogBytes = 0;
+  private pumping = false;
+  private rotate = 0;
+  private refetching: { partition: number; stream: Stream } | undefined;
+  private done = false;
+
+  constructor(host: SubscriberHost, app: Stream, begin: KafkaFetchBeginEx, start: ReadonlyMap<number, bigint>) {
+    this.host = host;
+    this.app = app;
+    this.filters = begin.filters;
+    this.matches = compileFilters(begin.filters);
+    this.tombstones = begin.tombstones ?? false;
+    for (const partition of host.partitions()) {
+      const log = host.log(partition)!;
+      this.cursors.set(partition, start.get(partition) ?? log.low);
+      this.boundary.set(partition, log.high);
+    }
+    this.encoder = new TokenEncoder(this.cursors, host.tokenKey);
+  }
+
+  get live(): boolean {
+    return this.mode === 'live';
+  }
+
+  /** Bytes of records held back for this subscriber. */
+  get held(): number {
+    return this.backlogBytes;
+  }
+
+  /** Starts delivering; the app stream's reply half begins here. */
+  start(): StreamHandler {
+    this.app.out.begin({ type: 'kafka' });
+    this.app.out.onCredit(() => this.onAppCredit());
+    queueMicrotask(() => this.pump());
+    // The app ending its (empty) initial half only means it sends nothing more.
+    return {
+      onWindow: () => this.onAppCredit(),
+      onAbort: () => this.close(),
+      onReset: () => this.close(),
+    };
+  }
+
+  /** A partition appeared after the subscriber started: everything in it is new. */
+  addPartition(partition: number): void {
+    if (this.cursors.has(partition)) return;
+    const log = this.host.log(partition)!;
+    this.cursors.set(partition, log.low);
+    this.boundary.set(partition, log.low);
+    this.encoder.update(partition, log.low);
+  }
+
+  /** Live fan-out: the topic appended `entry`, which this subscriber's filters match. */
+  push(partition: number, entry: Entry): void {
+    if (this.done || this.mode !== 'live') return;
+    if (entry.offset < (this.cursors.get(partition) ?? 0n)) return;
+    if (this.backlog.length === 0 && this.canSend()) {
+      this.deliver(partition, entry);
+      return;
+    }
+    this.backlog.push({ partition, entry });
+    this.backlogBytes += entry.size;
+    if (this.backlogBytes > this.host.backlogLimit) {
+      // Too far behind to keep records for it: fall back to reading the log at its own pace.
+      this.backlog = [];
+      this.backlogBytes = 0;
+      this.mode = 'replay';
+      this.positions.clear();
+      this.host.goReplay(this);
+    }
+  }
+
+  /** Ends the stream with an error (upstream lost before the topic was ever hydrated…). */
+  fail(reason: StreamError): void {
+    if (this.done) return;
+    this.app.close(reason);
+    this.close();
+  }
+
+  private canSend(): boolean {
+    return this.app.out.writable && this.app.out.credit > 0 && this.app.out.queued === 0;
+  }
+
+  /** Credit arrived. Re-entrant calls (a reader granting credit from inside onData) return at once. */
+  private onAppCredit(): void {
+    if (this.done || this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.backlog.length > 0 && this.canSend()) {
+        const next = this.backlog.shift()!;
+        this.backlogBytes -= next.entry.size;
+        this.deliver(next.partition, next.entry);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.mode === 'replay') this.pump();
+  }
+
+  private deliver(partition: number, entry: Entry): boolean {
+    const next = entry.offset + 1n;
+    this.cursors.set(partition, next);
+    this.encoder.update(partition, next);
+    const ext: KafkaRecordDataEx = {
+      type: 'kafka',
+      kind: 'record',
+      topic: this.host.topic,
+      partition,
+      offset: entry.offset,
+      timestamp: entry.timestamp,
+      key: entry.key,
+      headers: entry.headers,
+      tombstone: entry.value === null,
+      token: this.encoder.token(),
+    };
+    return this.app.out.data(entry.value ?? EMPTY, ext);
+  }
+
+  /** Moves the cursor past an entry that is not delivered. */
+  private pass(partition: number, offset: bigint): void {
+    this.cursors.set(partition, offset + 1n);
+    this.encoder.update(partition, offset + 1n);
+  }
+
+  /** Should replay skip this entry? Skipped entries still advance the cursor. */
+  private skip(partition: number, entry: Entry): boolean {
+    if (entry.superseded) return true;
+    if (entry.value === null && !this.tombstones && entry.offset < this.boundary.get(partition)!) return true;
+    return !this.matches(entry);
+  }
+
+  /** Where replay continues in a log; positions survive appends, not eviction or compaction. */
+  private positionOf(partition: number, log: PartitionLog, cursor: bigint): number {
+    const known = this.positions.get(partition);
+    if (known && known.generation === log.generation && known.position >= log.start) return known.position;
+    const position = log.seek(cursor);
+    this.positions.set(partition, { position, generation: log.generation });
+    return position;
+  }
+
+  /** Replay: walk the logs round-robin within credit; go live once every log is drained. */
+  private pump(): void {
+    if (this.pumping || this.done || this.mode !== 'replay') return;
+    this.pumping = true;
+    try {
+      const partitions = [...this.cursors.keys()];
+      let drained = 0;
+      while (drained < partitions.length) {
+        if (!this.canSend()) return;
+        const partition = partitions[this.rotate++ % partitions.length]!;
+        if (this.refetching?.partition === partition) {
+          drained++;
+          continue;
+        }
+        const log = this.host.log(partition)!;
+        const cursor = this.cursors.get(partition)!;
+        if (cursor < log.low) {
+          this.startRefetch(partition, cursor);
+          return;
+        }
+        const position = this.positionOf(partition, log, cursor);
+        const entry = log.at(position);
+        if (entry === undefined) {
+          // Everything below the head is accounted for, records or gaps alike.
+          if (cursor < log.high) {
+            this.cursors.set(partition, log.high);
+            this.encoder.update(partition, log.high);
+          }
+          drained++;
+          continue;
+        }
+        drained = 0;
+        this.positions.set(partition, { position: position + 1, generation: log.generation });
+        if (this.skip(partition, entry)) {
+          this.pass(partition, entry.offset);
+          continue;
+        }
+        if (!this.deliver(partition, entry)) return;
+      }
+      if (this.refetching) return;
+      this.goLive();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private goLive(): void {
+    if (!this.caughtUp) {
+      this.caughtUp = true;
+      const caughtUp: KafkaCaughtUpEx = { type: 'kafka', kind: 'caught-up', token: this.encoder.token() };
+      this.app.out.flush(caughtUp);
+    }
+    this.mode = 'live';
+    this.host.goLive(this);
+  }
+
+  /**
+   * The cursor is below what the cache holds: read that stretch from Kafka, skipping what
+   * compaction superseded, until the cache's window is reached.
+   */
+  private startRefetch(partition: number, from: bigint): void {
+    const log = this.host.log(partition)!;
+    const assembler = new MessageAssembler<KafkaRecordDataEx>();
+    let owed = 0;
+    const finish = () => {
+      if (this.refetching?.partition !== partition) return;
+      const { stream } = this.refetching;
+      this.refetching = undefined;
+      stream.close({ code: 'TRIB_KAFKA_REFETCH_DONE' });
+      this.positions.delete(partition);
+      queueMicrotask(() => this.pump());
+    };
+    const handler: StreamHandler = {
+      onData: (frame: DataFrame) => {
+        const message = assembler.push(frame as DataFrame<KafkaRecordDataEx>);
+        if (!message?.ext) return;
+        const record = message.ext;
+        if (record.offset >= log.low) {
+          finish();
+          return;
+        }
+        const entry: Entry = {
+          offset: record.offset,
+          timestamp: record.timestamp,
+          key: record.key,
+          headers: record.headers,
+          value: record.tombstone ? null : message.payload,
+          size: 0,
+          superseded: log.compacted && (log.latest.get(keyString(record.key)) ?? -1n) > record.offset,
+        };
+        let sent = true;
+        if (this.skip(partition, entry)) this.pass(partition, entry.offset);
+        else sent = this.deliver(partition, entry);
+        if (sent && this.canSend()) this.refetching?.stream.in.window(message.credit);
+        else owed += message.credit;
+      },
+      onFlush: () => {
+        // Caught up with Kafka while still below the window: the window moved on; keep going.
+      },
+      onEnd: finish,
+      onAbort: (reason) => this.fail(reason),
+      onReset: (reason) => this.fail(reason),
+    };
+    const stream = this.host.refetch(partition, from, handler);
+    this.refetching = { partition, stream };
+    stream.in.window(64 * 1024);
+    this.app.out.onCredit(() => {
+      if (owed > 0 && this.refetching) {
+        const credit = owed;
+        owed = 0;
+        this.refetching.stream.in.window(credit);
+      }
+      this.onAppCredit();
+    });
+  }
+
+  private close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.backlog = [];
+    this.refetching?.stream.close({ code: 'TRIB_KAFKA_SUBSCRIBER_CLOSED' });
+    this.refetching = undefined;
+    this.host.closed(this);
+    this.app.close({ code: 'TRIB_KAFKA_SUBSCRIBER_CLOSED' });
+  }
+}
