@@ -33,6 +33,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           fileParallelism: true,
           maxWorkers: 2,
+          // Memory-bound tests collect garbage before sampling, to measure what is retained.
+          execArgv: ['--expose-gc'],
         },
       },
     ],

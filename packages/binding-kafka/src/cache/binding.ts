@@ -8,7 +8,9 @@ import { TopicCache, type TopicStats } from './topic.ts';
 const MiB = 1024 * 1024;
 
 const isKafkaBegin = (ext: Extension | undefined): ext is KafkaBeginEx =>
-  ext?.type === 'kafka' && typeof (ext as KafkaBeginEx).capability === 'string' && typeof (ext as KafkaBeginEx).topic === 'string';
+  ext?.type === 'kafka' &&
+  typeof (ext as KafkaBeginEx).capability === 'string' &&
+  typeof (ext as KafkaBeginEx).topic === 'string';
 
 /**
  * The `kafka` cache: serves fetch streams from one upstream fetch per topic, and passes produce,
@@ -25,7 +27,8 @@ export class KafkaCacheBinding implements BindingHandler {
     this.ctx = ctx;
     const options = ctx.config.options;
     this.memory = new CacheMemory(options.memory?.budgetBytes ?? 256 * MiB);
-    this.tokenKey = options.token?.key === undefined ? undefined : new TextEncoder().encode(options.token.key);
+    this.tokenKey =
+      options.token?.key === undefined ? undefined : new TextEncoder().encode(options.token.key);
   }
 
   private get exit(): string {
@@ -87,7 +90,12 @@ export class KafkaCacheBinding implements BindingHandler {
       for (const topic of topics) {
         if (topic.isHydrated) continue;
         this.ctx.logger.info(
-          { topic: topic.topic, records: topic.appended, bytes: topic.bytes, seconds: Math.round((Date.now() - started) / 1000) },
+          {
+            topic: topic.topic,
+            records: topic.appended,
+            bytes: topic.bytes,
+            seconds: Math.round((Date.now() - started) / 1000),
+          },
           topic.failure ? `hydrating (Kafka: ${topic.failure.message})` : 'hydrating',
         );
       }

@@ -14,11 +14,39 @@ export interface Entry {
   superseded: boolean;
 }
 
-export function entrySize(key: Uint8Array | null, headers: readonly KafkaHeader[], value: Uint8Array | null): number {
+export function entrySize(
+  key: Uint8Array | null,
+  headers: readonly KafkaHeader[],
+  value: Uint8Array | null,
+): number {
   let size = 64 + (key?.byteLength ?? 0) + (value?.byteLength ?? 0);
   for (const header of headers) size += header.name.length + (header.value?.byteLength ?? 0) + 16;
   return size;
 }
+
+/**
+ * The bytes in a buffer of their own. Fetched records are views into the response buffer of a
+ * whole fetch; keeping a view would keep that entire buffer alive, so the cache copies what it
+ * keeps, and its accounting stays true.
+ */
+export function own(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+export function ownHeaders(headers: readonly KafkaHeader[]): readonly KafkaHeader[] {
+  return headers.map((h) => (h.value === null ? h : { name: h.name, value: own(h.value) }));
+}
+
+/** Placeholder for evicted slots below the log's head, which are never read. */
+const EVICTED: Entry = Object.freeze({
+  offset: -1n,
+  timestamp: 0,
+  key: null,
+  headers: [],
+  value: null,
+  size: 0,
+  superseded: true,
+}) as Entry;
 
 /** Latin-1 string of the bytes: a cheap, exact map key for record keys. */
 export function keyString(key: Uint8Array | null): string | null {
@@ -131,12 +159,14 @@ export class PartitionLog {
         this.bytes -= first.size;
         released += first.size;
       }
+      // Release the slot now: waiting for the array compaction would keep the records alive.
+      this.entries[this.head] = EVICTED;
       this.head++;
       this.low = first.offset + 1n;
     }
     if (this.head === this.entries.length) this.low = this.high;
     // Compact the array once the dead prefix dominates, so memory really is released.
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+    if (this.head > 256 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
       this.generation++;

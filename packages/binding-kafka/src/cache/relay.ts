@@ -4,7 +4,12 @@ import type { BindingContext, Extension, Stream, StreamError, StreamHandler } fr
  * Passes a stream through to `exit` unchanged: frames both ways, credit mirrored so that the
  * relay never holds more than its peers granted, and any abort or reset tears down both sides.
  */
-export function relay(ctx: BindingContext, exit: string, app: Stream, begin: Extension | undefined): StreamHandler {
+export function relay(
+  ctx: BindingContext,
+  exit: string,
+  app: Stream,
+  begin: Extension | undefined,
+): StreamHandler {
   const teardown = (reason: StreamError) => {
     net.close(reason);
     app.close(reason);

@@ -50,7 +50,11 @@ export const cacheOptionsSchema: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        budgetBytes: { type: 'integer', minimum: 1048576, description: 'Bytes of records held across topics.' },
+        budgetBytes: {
+          type: 'integer',
+          minimum: 1048576,
+          description: 'Bytes of records held across topics.',
+        },
         subscriberBacklogBytes: {
           type: 'integer',
           minimum: 1024,
@@ -70,6 +74,10 @@ export const cacheOptionsSchema: JsonSchema = {
       },
     },
     window: { type: 'integer', minimum: 65536, description: 'Credit granted to each upstream fetch.' },
-    reconnectMs: { type: 'integer', minimum: 10, description: 'Wait before re-opening a failed upstream fetch.' },
+    reconnectMs: {
+      type: 'integer',
+      minimum: 10,
+      description: 'Wait before re-opening a failed upstream fetch.',
+    },
   },
 };

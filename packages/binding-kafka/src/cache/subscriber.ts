@@ -1,13 +1,8 @@
 import type { DataFrame, Stream, StreamError, StreamHandler } from '@tributary/kernel';
 import { MessageAssembler } from '@tributary/kernel';
-import type {
-  KafkaCaughtUpEx,
-  KafkaFetchBeginEx,
-  KafkaFilter,
-  KafkaRecordDataEx,
-} from '../index.ts';
+import type { KafkaCaughtUpEx, KafkaFetchBeginEx, KafkaFilter, KafkaRecordDataEx } from '../index.ts';
 import { compileFilters, type RecordView } from '../stream/filters.ts';
-import { TokenEncoder } from '../stream/token.ts';
+import { decodeToken, TokenEncoder } from '../stream/token.ts';
 import { keyString, type Entry, type PartitionLog } from './log.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -64,7 +59,12 @@ export class CacheSubscriber {
   private refetching: { partition: number; stream: Stream } | undefined;
   private done = false;
 
-  constructor(host: SubscriberHost, app: Stream, begin: KafkaFetchBeginEx, start: ReadonlyMap<number, bigint>) {
+  constructor(
+    host: SubscriberHost,
+    app: Stream,
+    begin: KafkaFetchBeginEx,
+    start: ReadonlyMap<number, bigint>,
+  ) {
     this.host = host;
     this.app = app;
     this.filters = begin.filters;
@@ -269,8 +269,11 @@ export class CacheSubscriber {
       this.positions.delete(partition);
       queueMicrotask(() => this.pump());
     };
+    // After `finish`, the stream's close (and its echo) belong to us: ignore them.
+    const active = () => this.refetching?.partition === partition;
     const handler: StreamHandler = {
       onData: (frame: DataFrame) => {
+        if (!active()) return;
         const message = assembler.push(frame as DataFrame<KafkaRecordDataEx>);
         if (!message?.ext) return;
         const record = message.ext;
@@ -290,15 +293,25 @@ export class CacheSubscriber {
         let sent = true;
         if (this.skip(partition, entry)) this.pass(partition, entry.offset);
         else sent = this.deliver(partition, entry);
+        if (this.cursors.get(partition)! >= log.low) {
+          finish();
+          return;
+        }
         if (sent && this.canSend()) this.refetching?.stream.in.window(message.credit);
         else owed += message.credit;
       },
-      onFlush: () => {
-        // Caught up with Kafka while still below the window: the window moved on; keep going.
+      onFlush: (ext) => {
+        // The refetch reached Kafka's end as of its start: offsets up to there that it did not
+        // deliver do not exist (retention, compaction, transaction markers).
+        if (!active() || (ext as KafkaCaughtUpEx | undefined)?.kind !== 'caught-up') return;
+        const decoded = decodeToken((ext as KafkaCaughtUpEx).token);
+        const next = decoded.ok ? decoded.offsets.get(partition) : undefined;
+        if (next !== undefined && next > this.cursors.get(partition)!) this.pass(partition, next - 1n);
+        if (this.cursors.get(partition)! >= log.low) finish();
       },
       onEnd: finish,
-      onAbort: (reason) => this.fail(reason),
-      onReset: (reason) => this.fail(reason),
+      onAbort: (reason) => active() && this.fail(reason),
+      onReset: (reason) => active() && this.fail(reason),
     };
     const stream = this.host.refetch(partition, from, handler);
     this.refetching = { partition, stream };

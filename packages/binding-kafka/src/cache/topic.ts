@@ -1,4 +1,11 @@
-import type { BindingContext, DataFrame, Extension, Stream, StreamError, StreamHandler } from '@tributary/kernel';
+import type {
+  BindingContext,
+  DataFrame,
+  Extension,
+  Stream,
+  StreamError,
+  StreamHandler,
+} from '@tributary/kernel';
 import { MessageAssembler } from '@tributary/kernel';
 import type {
   KafkaCaughtUpEx,
@@ -10,7 +17,7 @@ import type {
 } from '../index.ts';
 import { decodeToken } from '../stream/token.ts';
 import { FilterIndex } from '../stream/filter-index.ts';
-import { entrySize, PartitionLog, type Entry } from './log.ts';
+import { entrySize, own, ownHeaders, PartitionLog, type Entry } from './log.ts';
 import { CacheSubscriber, type SubscriberHost } from './subscriber.ts';
 import type { CacheMemory } from './memory.ts';
 
@@ -84,6 +91,8 @@ export class TopicCache implements SubscriberHost {
   private state: Upstream = 'idle';
   private upstream: Stream | undefined;
   private hydrated = false;
+  /** Where the first upstream fetch started: logs of a live start hold nothing before it. */
+  private upstreamStart: 'historical' | 'live' = 'historical';
   private hydration: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
   private timer: NodeJS.Timeout | undefined;
   private lastError: KafkaErrorEx | undefined;
@@ -227,14 +236,19 @@ export class TopicCache implements SubscriberHost {
         app.close({ code: error.code, message: error.message, ext: error });
         return undefined;
       }
-      for (const [partition, offset] of decoded.offsets) if (this.logs.has(partition)) start.set(partition, offset);
+      for (const [partition, offset] of decoded.offsets)
+        if (this.logs.has(partition)) start.set(partition, offset);
       // Partitions the token does not mention are read from their beginning: nothing of them was seen.
       for (const [partition, log] of this.logs) if (!start.has(partition)) start.set(partition, log.low);
     } else if (begin.partitions) {
-      for (const { partition, offset } of begin.partitions) if (this.logs.has(partition)) start.set(partition, offset);
+      for (const { partition, offset } of begin.partitions)
+        if (this.logs.has(partition)) start.set(partition, offset);
     } else {
-      const live = (begin.start ?? this.options.settings.defaultOffset ?? (this.compacted ? 'historical' : 'live')) === 'live';
-      for (const [partition, log] of this.logs) start.set(partition, live ? log.high : log.low);
+      const live =
+        (begin.start ?? this.options.settings.defaultOffset ?? (this.compacted ? 'historical' : 'live')) ===
+        'live';
+      // Historical means the beginning of the partition: what the cache does not hold is refetched.
+      for (const [partition, log] of this.logs) start.set(partition, live ? log.high : 0n);
     }
     const subscriber = new CacheSubscriber(this, app, begin, start);
     this.subscribers.add(subscriber);
@@ -251,19 +265,29 @@ export class TopicCache implements SubscriberHost {
       topic: this.topic,
       configs: ['cleanup.policy', 'retention.ms', 'retention.bytes'],
     };
-    const stream = this.ctx.open(this.options.exit, { ext: begin }, {
-      onBegin: (ext) => {
-        if (!isDescribe(ext)) return;
-        const policy = ext.configs['cleanup.policy'] ?? 'delete';
-        this.compacted = policy.split(',').includes('compact');
-        this.retentionMs = Number(ext.configs['retention.ms'] ?? -1);
-        this.retentionBytes = Number(ext.configs['retention.bytes'] ?? -1);
-        stream.close({ code: 'TRIB_KAFKA_DESCRIBED' });
-        this.fetch();
+    let described = false;
+    // Once described, the stream's close (and the client's echo of it) is ours, not a failure.
+    const failed = (reason: StreamError) => {
+      if (!described) this.onUpstreamFailed(reason);
+    };
+    const stream = this.ctx.open(
+      this.options.exit,
+      { ext: begin },
+      {
+        onBegin: (ext) => {
+          if (!isDescribe(ext)) return;
+          described = true;
+          const policy = ext.configs['cleanup.policy'] ?? 'delete';
+          this.compacted = policy.split(',').includes('compact');
+          this.retentionMs = Number(ext.configs['retention.ms'] ?? -1);
+          this.retentionBytes = Number(ext.configs['retention.bytes'] ?? -1);
+          stream.close({ code: 'TRIB_KAFKA_DESCRIBED' });
+          this.fetch();
+        },
+        onAbort: failed,
+        onReset: failed,
       },
-      onAbort: (reason) => this.onUpstreamFailed(reason),
-      onReset: (reason) => this.onUpstreamFailed(reason),
-    });
+    );
     stream.in.window(1);
   }
 
@@ -272,7 +296,10 @@ export class TopicCache implements SubscriberHost {
     this.state = 'fetching';
     const resume = this.logs.size > 0;
     const historical =
-      this.compacted || (this.options.settings.defaultOffset ?? 'live') === 'historical' ? 'historical' : 'live';
+      this.compacted || (this.options.settings.defaultOffset ?? 'live') === 'historical'
+        ? 'historical'
+        : 'live';
+    if (!resume) this.upstreamStart = historical;
     const begin: KafkaFetchBeginEx = resume
       ? {
           type: 'kafka',
@@ -283,19 +310,25 @@ export class TopicCache implements SubscriberHost {
         }
       : { type: 'kafka', capability: 'fetch', topic: this.topic, start: historical, tombstones: true };
     const assembler = new MessageAssembler<KafkaRecordDataEx>();
-    const stream = this.ctx.open(this.options.exit, { ext: begin }, {
-      onData: (frame: DataFrame) => {
-        const message = assembler.push(frame as DataFrame<KafkaRecordDataEx>);
-        if (message?.ext) this.onRecord(message.ext, message.payload);
-        stream.in.window(frame.credit);
+    const stream = this.ctx.open(
+      this.options.exit,
+      { ext: begin },
+      {
+        onData: (frame: DataFrame) => {
+          const message = assembler.push(frame as DataFrame<KafkaRecordDataEx>);
+          if (message?.ext) this.onRecord(message.ext, message.payload);
+          stream.in.window(frame.credit);
+        },
+        onFlush: (ext) => {
+          if (ext?.type === 'kafka' && (ext as KafkaCaughtUpEx).kind === 'caught-up')
+            this.onCaughtUp(ext as KafkaCaughtUpEx);
+        },
+        onEnd: () => current() && this.onUpstreamFailed({ code: 'TRIB_KAFKA_UPSTREAM_ENDED' }),
+        onAbort: (reason) => current() && this.onUpstreamFailed(reason),
+        onReset: (reason) => current() && this.onUpstreamFailed(reason),
       },
-      onFlush: (ext) => {
-        if (ext?.type === 'kafka' && (ext as KafkaCaughtUpEx).kind === 'caught-up') this.onCaughtUp(ext as KafkaCaughtUpEx);
-      },
-      onEnd: () => this.onUpstreamFailed({ code: 'TRIB_KAFKA_UPSTREAM_ENDED' }),
-      onAbort: (reason) => this.onUpstreamFailed(reason),
-      onReset: (reason) => this.onUpstreamFailed(reason),
-    });
+    );
+    const current = () => this.upstream === stream;
     this.upstream = stream;
     stream.in.window(this.options.window);
   }
@@ -311,16 +344,19 @@ export class TopicCache implements SubscriberHost {
   }
 
   private onRecord(record: KafkaRecordDataEx, payload: Uint8Array): void {
-    const log = this.logFor(record.partition, 0n);
+    // A log first seen through a record of a live upstream holds nothing before that record.
+    const log = this.logFor(record.partition, this.upstreamStart === 'historical' ? 0n : record.offset);
     if (record.offset < log.high) return;
-    const value = record.tombstone ? null : payload;
+    const value = record.tombstone ? null : own(payload);
+    const key = record.key === null ? null : own(record.key);
+    const headers = ownHeaders(record.headers);
     const entry: Entry = {
       offset: record.offset,
       timestamp: record.timestamp,
-      key: record.key,
-      headers: record.headers,
+      key,
+      headers,
       value,
-      size: entrySize(record.key, record.headers, value),
+      size: entrySize(key, headers, value),
       superseded: false,
     };
     const before = log.bytes;
@@ -363,7 +399,10 @@ export class TopicCache implements SubscriberHost {
       for (const { app } of this.waiting.splice(0)) app.close(reason);
     }
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => (this.logs.size === 0 && !this.hydrated ? this.describe() : this.fetch()), this.options.reconnectMs);
+    this.timer = setTimeout(
+      () => (this.logs.size === 0 && !this.hydrated ? this.describe() : this.fetch()),
+      this.options.reconnectMs,
+    );
   }
 
   /** The last upstream error, while the upstream is down. */

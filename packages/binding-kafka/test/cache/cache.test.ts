@@ -5,12 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { definePlugin, MessageAssembler, type DataFrame } from '@tributary/kernel';
 import { createTestKernel, type ScriptedPeer, type TestHarness } from '@tributary/kernel/testkit';
-import type {
-  KafkaCaughtUpEx,
-  KafkaFetchBeginEx,
-  KafkaFilter,
-  KafkaRecordDataEx,
-} from '../../src/index.ts';
+import type { KafkaCaughtUpEx, KafkaFetchBeginEx, KafkaFilter, KafkaRecordDataEx } from '../../src/index.ts';
 import { KafkaCacheBinding } from '../../src/cache/binding.ts';
 import { cacheOptionsSchema, type KafkaCacheOptions } from '../../src/cache/schema.ts';
 import { decodeToken, encodeToken } from '../../src/stream/token.ts';
@@ -53,11 +48,21 @@ class Upstream {
 
   async describe(policy: 'compact' | 'delete'): Promise<void> {
     const describe = await this.harness.client('upstream').accepted();
-    describe.handle.out.begin({ type: 'kafka', kind: 'describe', topic: 't', configs: { 'cleanup.policy': policy } } as never);
+    describe.handle.out.begin({
+      type: 'kafka',
+      kind: 'describe',
+      topic: 't',
+      configs: { 'cleanup.policy': policy },
+    } as never);
     this.fetch = await this.harness.client('upstream').accepted();
   }
 
-  record(partition: number, key: string | null, value: string | null, headers: Record<string, string> = {}): void {
+  record(
+    partition: number,
+    key: string | null,
+    value: string | null,
+    headers: Record<string, string> = {},
+  ): void {
     const offset = this.offsets.get(partition) ?? 0n;
     this.offsets.set(partition, offset + 1n);
     const ext: KafkaRecordDataEx = {
@@ -77,12 +82,20 @@ class Upstream {
 
   caughtUp(partitions = [0]): void {
     for (const p of partitions) if (!this.offsets.has(p)) this.offsets.set(p, 0n);
-    const ext: KafkaCaughtUpEx = { type: 'kafka', kind: 'caught-up', token: encodeToken({ offsets: this.offsets }) };
+    const ext: KafkaCaughtUpEx = {
+      type: 'kafka',
+      kind: 'caught-up',
+      token: encodeToken({ offsets: this.offsets }),
+    };
     this.fetch.handle.out.flush(ext);
   }
 }
 
-function subscribe(harness: TestHarness, begin: Partial<KafkaFetchBeginEx> = {}, window = 1 << 20): ScriptedPeer {
+function subscribe(
+  harness: TestHarness,
+  begin: Partial<KafkaFetchBeginEx> = {},
+  window = 1 << 20,
+): ScriptedPeer {
   return harness.server('app').open(
     {},
     {
@@ -113,7 +126,9 @@ const records = (peer: ScriptedPeer) => {
 };
 
 const caughtUp = (peer: ScriptedPeer) =>
-  peer.frames.some((f) => f.frame === 'flush' && (f.ext as KafkaCaughtUpEx | undefined)?.kind === 'caught-up');
+  peer.frames.some(
+    (f) => f.frame === 'flush' && (f.ext as KafkaCaughtUpEx | undefined)?.kind === 'caught-up',
+  );
 
 let harness: TestHarness | undefined;
 afterEach(async () => {
@@ -129,10 +144,9 @@ describe('kafka cache', () => {
     await upstream.describe('delete');
     upstream.caughtUp();
     await tick();
-    expect(harness.client('upstream').begins.map((b) => (b as KafkaFetchBeginEx | undefined)?.capability)).toEqual([
-      'describe',
-      'fetch',
-    ]);
+    expect(
+      harness.client('upstream').begins.map((b) => (b as KafkaFetchBeginEx | undefined)?.capability),
+    ).toEqual(['describe', 'fetch']);
     upstream.record(0, 'a', 'one');
     await tick();
     for (const s of subscribers) expect(records(s).map((r) => r.value)).toEqual(['one']);
@@ -166,7 +180,11 @@ describe('kafka cache', () => {
     upstream.record(0, 'k5', 'v5');
     await tick();
     // Live tombstones are delivered.
-    expect(records(late).slice(2).map((r) => [r.key, r.value])).toEqual([
+    expect(
+      records(late)
+        .slice(2)
+        .map((r) => [r.key, r.value]),
+    ).toEqual([
       ['k4', null],
       ['k5', 'v5'],
     ]);
@@ -219,7 +237,8 @@ describe('kafka cache', () => {
     await upstream.describe('delete');
     upstream.caughtUp([0, 1]);
     await tick();
-    for (let i = 0; i < 200; i++) upstream.record(i % 2, `k${i}`, `v${i}`, i % 3 === 0 ? { tag: 'nasdaq' } : {});
+    for (let i = 0; i < 200; i++)
+      upstream.record(i % 2, `k${i}`, `v${i}`, i % 3 === 0 ? { tag: 'nasdaq' } : {});
     await tick();
     byKey.forEach((s, i) => expect(records(s).map((r) => r.value)).toEqual([`v${i}`]));
     expect(records(byHeader)).toHaveLength(67);

@@ -33,6 +33,7 @@ export class ScriptedPeer implements StreamHandler {
     resolve: (f: RecordedFrame) => void;
   }[] = [];
   private creditListeners: (() => void)[] = [];
+  private closeListeners: (() => void)[] = [];
 
   private readonly options: ScriptedPeerOptions;
 
@@ -81,8 +82,23 @@ export class ScriptedPeer implements StreamHandler {
     this.record({ frame: 'window', credit });
   }
 
+  /** Runs `listener` once both halves of the stream have closed. */
+  onClosed(listener: () => void): void {
+    this.closeListeners.push(listener);
+  }
+
   private record(frame: RecordedFrame): void {
     this.frames.push(frame);
+    if (this.closeListeners.length > 0 && this.stream) {
+      const stream = this.stream;
+      // Frames are delivered before the half's state settles: look once the call has returned.
+      queueMicrotask(() => {
+        if (stream.out.state !== 'closed' || stream.in.state !== 'closed') return;
+        const listeners = this.closeListeners;
+        this.closeListeners = [];
+        for (const listener of listeners) listener();
+      });
+    }
     for (let i = 0; i < this.waiters.length;) {
       const waiter = this.waiters[i]!;
       if (waiter.predicate(frame)) {

@@ -113,6 +113,8 @@ export class TestServer implements BindingHandler {
       peer,
     );
     this.opened.add(peer);
+    // Forget closed streams, so long tests do not keep everything they ever sent.
+    peer.onClosed(() => this.opened.delete(peer));
     return peer.attach(stream);
   }
 
