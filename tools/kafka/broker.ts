@@ -110,13 +110,21 @@ export interface KafkaInfo {
 }
 
 export interface KafkaHandle extends KafkaInfo {
-  pid: number;
+  /** Pid of the current broker process (changes on resume()). */
+  readonly pid: number;
   /** Milliseconds from spawning the broker JVM to readiness (format excluded). */
   startMs: number;
   /** SIGTERM, wait, then SIGKILL. Safe to call more than once. */
   stop(): Promise<void>;
-  /** Resolves when the broker process exits (for whatever reason). */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Stops the broker process like stop() but keeps its run folder (data) and ports, so that
+   * resume() brings the same broker back: for tests of clients across a broker restart.
+   */
+  pause(): Promise<void>;
+  /** Starts the broker again after pause(), on the same data and ports; resolves when ready. */
+  resume(): Promise<void>;
+  /** Resolves when the current broker process exits (for whatever reason). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** `KAFKA_BOOTSTRAP`, `KAFKA_BOOTSTRAP_SASL_PLAIN`, ... (see kafkaEnv). */
   env(prefix?: string): Record<string, string>;
   /** The JSON-serialisable part of the handle. */
@@ -370,14 +378,31 @@ async function startOnce(
   }
 
   const logFile = path.join(runDir, 'broker.log');
-  const fd = openSync(logFile, 'a');
+  const readyCount = () =>
+    existsSync(logFile) ? readFileSync(logFile, 'utf8').split(READY_LINE).length - 1 : 0;
+  const spawnBroker = () => {
+    const fd = openSync(logFile, 'a');
+    const spawned = spawn('java', [...args, ...(opts.jvmArgs ?? []), 'kafka.Kafka', propsFile], {
+      cwd: runDir,
+      stdio: ['ignore', fd, fd],
+    });
+    closeSync(fd);
+    trackChild(spawned);
+    return spawned;
+  };
+  /** Waits until the broker logged its ready line once more than `before` times. */
+  const waitReady = (spawned: ReturnType<typeof spawnBroker>, before: number, timeoutMs: number) =>
+    poll<'ready' | 'exited'>(
+      () => {
+        if (spawned.exitCode !== null || spawned.signalCode !== null) return 'exited';
+        if (readyCount() > before) return 'ready';
+        return undefined;
+      },
+      timeoutMs,
+      100,
+    );
   const t0 = Date.now();
-  const child = spawn('java', [...args, ...(opts.jvmArgs ?? []), 'kafka.Kafka', propsFile], {
-    cwd: runDir,
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
-  trackChild(child);
+  let child = spawnBroker();
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   if (child.pid === undefined) {
     const err = await spawnError;
@@ -389,15 +414,7 @@ async function startOnce(
   log(`Kafka ${version}: starting (pid ${pid}, ports ${basePort}-${basePort + PORT_COUNT - 1})`);
 
   const timeoutMs = opts.timeoutMs ?? 90_000;
-  const outcome = await poll<'ready' | 'exited'>(
-    () => {
-      if (child.exitCode !== null || child.signalCode !== null) return 'exited';
-      if (existsSync(logFile) && readFileSync(logFile, 'utf8').includes(READY_LINE)) return 'ready';
-      return undefined;
-    },
-    timeoutMs,
-    100,
-  );
+  const outcome = await waitReady(child, 0, timeoutMs);
   if (outcome !== 'ready') {
     await stopChild(child, 5000);
     const tail = tailFile(logFile, 80);
@@ -441,12 +458,18 @@ async function startOnce(
     logFile,
   };
   let stopping: Promise<void> | undefined;
-  const exited = waitForExit(child).then(() => ({ code: child.exitCode, signal: child.signalCode }));
+  const exitOf = (spawned: typeof child) =>
+    waitForExit(spawned).then(() => ({ code: spawned.exitCode, signal: spawned.signalCode }));
+  let exited = exitOf(child);
   return {
     ...info,
-    pid,
+    get pid() {
+      return child.pid ?? pid;
+    },
     startMs,
-    exited,
+    get exited() {
+      return exited;
+    },
     info: () => structuredClone(info),
     env: (prefix?: string) => kafkaEnv(info, prefix),
     stop: () => {
@@ -456,6 +479,25 @@ async function startOnce(
         log(`Kafka ${version}: stopped`);
       })();
       return stopping;
+    },
+    pause: async () => {
+      await stopChild(child, 20_000);
+      log(`Kafka ${version}: paused`);
+    },
+    resume: async () => {
+      if (stopping) throw new Error(`Kafka ${version}: stopped for good, cannot resume`);
+      if (child.exitCode === null && child.signalCode === null) return;
+      const before = readyCount();
+      child = spawnBroker();
+      exited = exitOf(child);
+      if (child.pid !== undefined) spawnWatchdog(child.pid);
+      const resumed = await waitReady(child, before, timeoutMs);
+      if (resumed !== 'ready') {
+        throw new Error(
+          `Kafka ${version}: did not come back after resume. Last lines of broker.log:\n${tailFile(logFile, 80)}`,
+        );
+      }
+      log(`Kafka ${version}: resumed (pid ${child.pid})`);
     },
   };
 }

@@ -14,4 +14,10 @@ export const errors = defineErrors({
   TRIB_KAFKA_INVALID_TOKEN: { message: 'progress token is not valid: {reason}', status: 400 },
   TRIB_KAFKA_INVALID_BEGIN: { message: 'stream begin is not a kafka request: {reason}', status: 500 },
   TRIB_KAFKA_INTERNAL: { message: 'unexpected Kafka client failure: {reason}', status: 500 },
+  TRIB_KAFKA_OPTIONS: { message: 'kafka binding options: {reason}' },
+  TRIB_KAFKA_CACHE_CLOSED: { message: 'the kafka cache closed a stream it no longer needs: {reason}' },
+  TRIB_KAFKA_UPSTREAM_ENDED: {
+    message: 'the upstream fetch of topic "{topic}" ended; the cache fetches again',
+    status: 503,
+  },
 });

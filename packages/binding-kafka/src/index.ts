@@ -23,6 +23,17 @@
  */
 import type { Extension } from '@tributary/kernel';
 
+export type {
+  KafkaClientOptions,
+  KafkaCompression,
+  KafkaFetchOptions,
+  KafkaProduceOptions,
+  KafkaSaslMechanism,
+  KafkaSaslOptions,
+  KafkaTlsOptions,
+  KafkaTlsSource,
+} from './config/options.ts';
+
 /** One Kafka record header. Names may repeat; order is kept. */
 export interface KafkaHeader {
   readonly name: string;
@@ -67,9 +78,12 @@ interface KafkaBeginBase extends Extension {
 
 export interface KafkaProduceBeginEx extends KafkaBeginBase {
   readonly capability: 'produce';
-  /** Default `all`. */
+  /** Default `all` (or the binding's configured default). */
   readonly acks?: KafkaAcks;
-  /** How long to wait for the acknowledgement of each record before a `nack` (ms). */
+  /**
+   * How long to wait for the acknowledgement of each record before a `nack` (ms). At most the
+   * binding's own produce timeout, which applies when omitted.
+   */
   readonly timeoutMs?: number;
 }
 
@@ -82,14 +96,20 @@ export interface KafkaFetchBeginEx extends KafkaBeginBase {
    * topics and `live` otherwise.
    */
   readonly start?: 'historical' | 'live';
-  /** Continue exactly after a progress token from an earlier record (overrides `start`). */
+  /**
+   * Continue exactly after a progress token from an earlier record (overrides `start` and the
+   * offsets of `partitions`). Partitions the token does not name start at their earliest offset.
+   */
   readonly token?: string;
-  /** Explicit start offsets per partition (others are not fetched). */
+  /** Explicit start offsets (the next offset to read) per partition; others are not fetched. */
   readonly partitions?: readonly { readonly partition: number; readonly offset: bigint }[];
   readonly filters?: readonly KafkaFilter[];
   /** Default `read_uncommitted`. */
   readonly isolation?: KafkaIsolation;
-  /** Deliver tombstones of the historical snapshot too (live tombstones are always delivered). */
+  /**
+   * Deliver tombstones of the historical snapshot too (live tombstones are always delivered).
+   * A client binding has no snapshot: it delivers every record, tombstones included.
+   */
   readonly tombstones?: boolean;
 }
 
@@ -113,7 +133,10 @@ export interface KafkaProduceDataEx extends Extension {
   readonly headers: readonly KafkaHeader[];
   /** Explicit partition; otherwise murmur2(key) like the Java client, round-robin for null keys. */
   readonly partition?: number;
-  /** Epoch ms; the broker's time when omitted. */
+  /**
+   * Epoch ms. When omitted, the time the gateway sends the record (or the broker's, on topics
+   * with `message.timestamp.type=LogAppendTime`).
+   */
   readonly timestamp?: number;
   /** A null value (tombstone); the payload must then be empty. */
   readonly tombstone?: boolean;
@@ -121,13 +144,17 @@ export interface KafkaProduceDataEx extends Extension {
   readonly correlation?: string;
 }
 
-/** Answer to one produced record, as a flush on the produce stream's reply half. */
+/**
+ * Answer to one produced record, as a flush on the produce stream's reply half. Answers come in
+ * record order, one per record.
+ */
 export type KafkaAckEx =
   | {
       readonly type: 'kafka';
       readonly kind: 'ack';
       readonly correlation: string | undefined;
       readonly partition: number;
+      /** The record's offset; -1 with `acks: none`, where Kafka does not say. */
       readonly offset: bigint;
     }
   | {
@@ -164,6 +191,7 @@ export interface KafkaCaughtUpEx extends Extension {
 
 export interface KafkaPartitionInfo {
   readonly partition: number;
+  /** Broker id of the partition's leader; -1 while it has none. */
   readonly leader: number;
 }
 
@@ -188,7 +216,9 @@ export interface KafkaDescribeEx extends Extension {
  * `unavailable` (broker unreachable or restarting → 503 / UNAVAILABLE, retry later),
  * `timeout` (no acknowledgement in time → 503), `authentication` / `authorization`
  * (the gateway's own credentials were refused → 503 with an event), `unknown-topic` (→ 404),
- * `invalid-record` (e.g. too large → 413 / 400), `invalid-token` (→ 400), `internal`.
+ * `invalid-record` (e.g. too large → 413 / 400), `invalid-token` (→ 400), `internal` (also a
+ * begin that is not a valid Kafka request, code `TRIB_KAFKA_INVALID_BEGIN`). `code` is the
+ * `TRIB_KAFKA_*` code, the same as the stream error's.
  */
 export interface KafkaErrorEx extends Extension {
   readonly type: 'kafka';

@@ -1,3 +1,4 @@
+import type { StreamError } from '@tributary/kernel';
 import type { KafkaHeader } from '../index.ts';
 
 /** One record as the cache keeps it. The value may be dropped by compaction or eviction. */
@@ -37,6 +38,11 @@ export function ownHeaders(headers: readonly KafkaHeader[]): readonly KafkaHeade
   return headers.map((h) => (h.value === null ? h : { name: h.name, value: own(h.value) }));
 }
 
+/** A stream close reason from a coded error. */
+export function closing(error: { code: string; message: string }): StreamError {
+  return { code: error.code, message: error.message };
+}
+
 /** Placeholder for evicted slots below the log's head, which are never read. */
 const EVICTED: Entry = Object.freeze({
   offset: -1n,
@@ -46,7 +52,7 @@ const EVICTED: Entry = Object.freeze({
   value: null,
   size: 0,
   superseded: true,
-}) as Entry;
+});
 
 /** Latin-1 string of the bytes: a cheap, exact map key for record keys. */
 export function keyString(key: Uint8Array | null): string | null {

@@ -3,7 +3,8 @@ import { MessageAssembler } from '@tributary/kernel';
 import type { KafkaCaughtUpEx, KafkaFetchBeginEx, KafkaFilter, KafkaRecordDataEx } from '../index.ts';
 import { compileFilters, type RecordView } from '../stream/filters.ts';
 import { decodeToken, TokenEncoder } from '../stream/token.ts';
-import { keyString, type Entry, type PartitionLog } from './log.ts';
+import { closing, keyString, type Entry, type PartitionLog } from './log.ts';
+import { errors } from '../errors.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -265,7 +266,7 @@ export class CacheSubscriber {
       if (this.refetching?.partition !== partition) return;
       const { stream } = this.refetching;
       this.refetching = undefined;
-      stream.close({ code: 'TRIB_KAFKA_REFETCH_DONE' });
+      stream.close(closing(errors.TRIB_KAFKA_CACHE_CLOSED({ reason: 'refetch reached the cache' })));
       this.positions.delete(partition);
       queueMicrotask(() => this.pump());
     };
@@ -330,9 +331,9 @@ export class CacheSubscriber {
     if (this.done) return;
     this.done = true;
     this.backlog = [];
-    this.refetching?.stream.close({ code: 'TRIB_KAFKA_SUBSCRIBER_CLOSED' });
+    this.refetching?.stream.close(closing(errors.TRIB_KAFKA_CACHE_CLOSED({ reason: 'subscriber closed' })));
     this.refetching = undefined;
     this.host.closed(this);
-    this.app.close({ code: 'TRIB_KAFKA_SUBSCRIBER_CLOSED' });
+    this.app.close(closing(errors.TRIB_KAFKA_CACHE_CLOSED({ reason: 'subscriber closed' })));
   }
 }

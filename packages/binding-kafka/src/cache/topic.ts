@@ -19,6 +19,8 @@ import { decodeToken } from '../stream/token.ts';
 import { FilterIndex } from '../stream/filter-index.ts';
 import { entrySize, own, ownHeaders, PartitionLog, type Entry } from './log.ts';
 import { CacheSubscriber, type SubscriberHost } from './subscriber.ts';
+import { errors } from '../errors.ts';
+import { closing } from './log.ts';
 import type { CacheMemory } from './memory.ts';
 
 export interface TopicSettings {
@@ -195,7 +197,7 @@ export class TopicCache implements SubscriberHost {
   stop(): void {
     this.state = 'stopped';
     clearTimeout(this.timer);
-    this.upstream?.close({ code: 'TRIB_KAFKA_CACHE_STOPPED' });
+    this.upstream?.close(closing(errors.TRIB_KAFKA_CACHE_CLOSED({ reason: 'cache stopping' })));
     this.upstream = undefined;
   }
 
@@ -229,8 +231,8 @@ export class TopicCache implements SubscriberHost {
           type: 'kafka',
           kind: 'error',
           reason: 'invalid-token',
-          code: 'TRIB_KAFKA_INVALID_TOKEN',
-          message: `progress token is not valid: ${decoded.reason}`,
+          code: errors.TRIB_KAFKA_INVALID_TOKEN.code,
+          message: errors.TRIB_KAFKA_INVALID_TOKEN({ reason: decoded.reason }).message,
           retriable: false,
         };
         app.close({ code: error.code, message: error.message, ext: error });
@@ -281,7 +283,7 @@ export class TopicCache implements SubscriberHost {
           this.compacted = policy.split(',').includes('compact');
           this.retentionMs = Number(ext.configs['retention.ms'] ?? -1);
           this.retentionBytes = Number(ext.configs['retention.bytes'] ?? -1);
-          stream.close({ code: 'TRIB_KAFKA_DESCRIBED' });
+          stream.close(closing(errors.TRIB_KAFKA_CACHE_CLOSED({ reason: 'topic described' })));
           this.fetch();
         },
         onAbort: failed,
@@ -323,7 +325,9 @@ export class TopicCache implements SubscriberHost {
           if (ext?.type === 'kafka' && (ext as KafkaCaughtUpEx).kind === 'caught-up')
             this.onCaughtUp(ext as KafkaCaughtUpEx);
         },
-        onEnd: () => current() && this.onUpstreamFailed({ code: 'TRIB_KAFKA_UPSTREAM_ENDED' }),
+        onEnd: () =>
+          current() &&
+          this.onUpstreamFailed(closing(errors.TRIB_KAFKA_UPSTREAM_ENDED({ topic: this.topic }))),
         onAbort: (reason) => current() && this.onUpstreamFailed(reason),
         onReset: (reason) => current() && this.onUpstreamFailed(reason),
       },

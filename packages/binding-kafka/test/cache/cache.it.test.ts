@@ -291,7 +291,7 @@ describe('kafka cache against Kafka', () => {
 
 describe.runIf(hasKafkaCompat())('kafka cache against Kafka 3.9', () => {
   it('serves a compacted snapshot and resumes from a token', async () => {
-    const compat = kafkaCompat()!;
+    const compat = kafkaCompat();
     const topic = uniqueTopic('cache-compat');
     await createTopic(compat, topic, 2, { 'cleanup.policy': 'compact' });
     const harness = await gateway(compat.bootstrap);

@@ -99,7 +99,7 @@ function subscribe(
   return harness.server('app').open(
     {},
     {
-      begin: { type: 'kafka', capability: 'fetch', topic: 't', ...begin } as KafkaFetchBeginEx,
+      begin: { type: 'kafka', capability: 'fetch', topic: 't', ...begin },
       ...(window > 0 ? { initialWindow: window } : {}),
       autoWindow: window > 0,
     },

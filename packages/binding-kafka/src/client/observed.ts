@@ -1,0 +1,57 @@
+/**
+ * A {@link KafkaPort} that reports the outcome of every request to a {@link ConnectionMonitor},
+ * so that connection events follow real traffic without the streams knowing about them.
+ *
+ * @module
+ */
+import type { ConnectionMonitor, RequestScope } from '../events.ts';
+import type { KafkaFetcher, KafkaPort, PortResult } from './port.ts';
+
+export function observePort(port: KafkaPort, monitor: ConnectionMonitor): KafkaPort {
+  const report = <T>(scope: RequestScope, result: PortResult<T>): PortResult<T> => {
+    if (result.ok) monitor.succeeded(scope);
+    else monitor.failed(result.error, scope);
+    return result;
+  };
+  return {
+    async produce(topic, records, acks) {
+      const outcomes = await port.produce(topic, records, acks);
+      const scope = { operation: 'produce', topic };
+      // Kafka answering at all (even refusing a record) means the connection works.
+      const failure = outcomes.find((outcome) => !outcome.ok);
+      if (failure === undefined || outcomes.some((outcome) => outcome.ok)) {
+        if (outcomes.length > 0) monitor.succeeded(scope);
+      }
+      if (failure !== undefined && !failure.ok) monitor.failed(failure.error, scope);
+      return outcomes;
+    },
+    async metadata(topic, refresh) {
+      return report({ operation: 'metadata', topic }, await port.metadata(topic, refresh));
+    },
+    async describeConfigs(topic, names) {
+      return report({ operation: 'describeConfigs', topic }, await port.describeConfigs(topic, names));
+    },
+    async listOffsets(topic, partitions, spec, isolation) {
+      return report(
+        { operation: 'listOffsets', topic },
+        await port.listOffsets(topic, partitions, spec, isolation),
+      );
+    },
+    fetcher(): KafkaFetcher {
+      const fetcher = port.fetcher();
+      return {
+        async fetch(request) {
+          const result = report({ operation: 'fetch', topic: request.topic }, await fetcher.fetch(request));
+          if (result.ok) {
+            const refused = result.value.find((partition) => partition.error?.reason === 'authorization');
+            if (refused?.error) monitor.failed(refused.error, { operation: 'fetch', topic: request.topic });
+          }
+          return result;
+        },
+        close: () => fetcher.close(),
+      };
+    },
+    probe: () => port.probe(),
+    close: () => port.close(),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Resolves the TLS options of a `kafka` client into PEM text when the binding is created: files
+ * relative to the configuration file, or aliases of the binding's vault. Problems throw one
+ * `TRIB_KAFKA_OPTIONS` error carrying an issue per problem, each pointing at the option.
+ *
+ * The PEM text is kept in memory only and never logged.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { ConfigIssue, VaultHandler } from '@tributary/kernel';
+import { errors } from '../errors.ts';
+import type { KafkaTlsOptions, KafkaTlsSource } from './options.ts';
+import { optionsIssue } from './validate.ts';
+
+export interface TlsMaterial {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly servername?: string;
+}
+
+export interface TlsContext {
+  /** The binding's name, for the issues' pointers. */
+  readonly name: string;
+  readonly configDir: string;
+  readonly vault: VaultHandler | undefined;
+}
+
+const PARTS = {
+  ca: { label: 'CA certificates', lookup: (vault: VaultHandler, alias: string) => vault.trust(alias) },
+  cert: {
+    label: 'client certificate',
+    lookup: (vault: VaultHandler, alias: string) => vault.certificate(alias),
+  },
+  key: { label: 'client key', lookup: (vault: VaultHandler, alias: string) => vault.key(alias) },
+} as const;
+
+export function loadTlsMaterial(options: KafkaTlsOptions, ctx: TlsContext): TlsMaterial {
+  const issues: ConfigIssue[] = [];
+  const material: { ca?: string; cert?: string; key?: string; servername?: string } = {};
+  for (const part of ['ca', 'cert', 'key'] as const) {
+    const source: KafkaTlsSource | undefined = options[part];
+    if (source === undefined) continue;
+    const result = read(part, source, ctx);
+    if (typeof result === 'string') material[part] = result;
+    else issues.push(result);
+  }
+  if (options.servername !== undefined) material.servername = options.servername;
+  if (issues.length > 0) {
+    throw errors.TRIB_KAFKA_OPTIONS({ reason: issues.map((issue) => issue.message).join('; ') }, { issues });
+  }
+  return material;
+}
+
+function read(part: keyof typeof PARTS, source: KafkaTlsSource, ctx: TlsContext): string | ConfigIssue {
+  const { label, lookup } = PARTS[part];
+  let text: string;
+  if ('file' in source) {
+    const path = isAbsolute(source.file) ? source.file : resolve(ctx.configDir, source.file);
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (cause) {
+      const why = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+      return optionsIssue(ctx.name, ['tls', part, 'file'], `cannot read the ${label} file ${path} (${why})`);
+    }
+    if (!text.includes('-----BEGIN ')) {
+      return optionsIssue(ctx.name, ['tls', part, 'file'], `the ${label} file ${path} holds no PEM block`);
+    }
+    return text;
+  }
+  const vault = ctx.vault;
+  if (vault === undefined) {
+    return optionsIssue(
+      ctx.name,
+      ['tls', part, 'vault'],
+      `tls.${part} names a vault alias, but the binding has no vault`,
+    );
+  }
+  const found = lookup(vault, source.vault);
+  if (found === undefined) {
+    return optionsIssue(ctx.name, ['tls', part, 'vault'], `the vault holds no ${label} "${source.vault}"`);
+  }
+  return found;
+}
