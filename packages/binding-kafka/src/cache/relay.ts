@@ -19,10 +19,8 @@ export function relay(
     { ...(begin === undefined ? {} : { ext: begin }), authorization: app.authorization },
     {
       onBegin: (ext) => app.out.begin(ext),
-      onData: (frame) => {
-        app.out.data(frame.payload, frame.ext, frame);
-        net.in.window(frame.credit);
-      },
+      // No credit is returned here: the exit gets exactly what the app grants (see onWindow).
+      onData: (frame) => app.out.data(frame.payload, frame.ext, frame),
       onFlush: (ext) => app.out.flush(ext),
       onEnd: (ext) => app.out.end(ext),
       onAbort: teardown,
@@ -30,8 +28,9 @@ export function relay(
       onWindow: () => app.in.window(net.out.credit - app.in.credit),
     },
   );
-  app.out.onCredit(() => net.in.window(app.out.credit - net.in.credit));
   return {
+    // Credit the app grants us for the reply is what we grant the exit.
+    onWindow: () => net.in.window(app.out.credit - net.in.credit),
     onData: (frame) => {
       // Only the first fragment carries the extension; later ones follow it in order.
       net.out.data(frame.payload, frame.ext, frame);

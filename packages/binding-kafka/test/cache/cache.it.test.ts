@@ -5,6 +5,7 @@ import { createTestKernel, type ScriptedPeer, type TestHarness } from '@tributar
 import { hasKafkaCompat, kafka, kafkaCompat, uniqueTopic } from '../../../../tools/it/context.ts';
 import type { KafkaFetchBeginEx, KafkaFilter } from '../../src/index.ts';
 import { plugin } from '../../src/plugin.ts';
+import { startKafka, type KafkaHandle } from '../../../../tools/kafka/broker.ts';
 import type { KafkaCacheBinding } from '../../src/cache/binding.ts';
 import type { KafkaCacheOptions } from '../../src/cache/schema.ts';
 import {
@@ -22,14 +23,22 @@ import {
   type ProduceInput,
 } from '../client/helpers.ts';
 
-function cacheGateway(bootstrap: string, options: KafkaCacheOptions = {}): Promise<TestHarness> {
+function cacheGateway(
+  bootstrap: string,
+  options: KafkaCacheOptions = {},
+  client: Record<string, unknown> = {},
+): Promise<TestHarness> {
   return createTestKernel({
     config: {
       name: 'kafka-cache-test',
       bindings: {
         app: { type: 'test', kind: 'server', routes: [{ when: [{ route: 'kafka' }], exit: 'kafka_cache' }] },
         kafka_cache: { type: 'kafka', kind: 'cache', exit: 'kafka_client', options },
-        kafka_client: { type: 'kafka', kind: 'client', options: { ...FAST, servers: [bootstrap] } },
+        kafka_client: {
+          type: 'kafka',
+          kind: 'client',
+          options: { ...FAST, ...client, servers: [bootstrap] },
+        },
       },
     },
     plugins: [plugin],
@@ -57,8 +66,12 @@ afterEach(async () => {
   await Promise.all(harnesses.map((h) => h.stop(500)));
   harnesses = [];
 });
-async function gateway(bootstrap: string, options: KafkaCacheOptions = {}) {
-  const harness = await cacheGateway(bootstrap, options);
+async function gateway(
+  bootstrap: string,
+  options: KafkaCacheOptions = {},
+  client: Record<string, unknown> = {},
+) {
+  const harness = await cacheGateway(bootstrap, options, client);
   harnesses.push(harness);
   return harness;
 }
@@ -286,6 +299,57 @@ describe('kafka cache against Kafka', () => {
     const cache = harness.gateway.binding('kafka_cache') as KafkaCacheBinding;
     expect(cache.stats()).toMatchObject([{ topic, hydrated: true }]);
     expect(cache.memoryUsed).toBeGreaterThan(500 * 10);
+  });
+});
+
+describe('kafka cache across a broker restart', () => {
+  let broker: KafkaHandle | undefined;
+  afterEach(async () => {
+    await broker?.stop();
+    broker = undefined;
+  });
+
+  it('keeps its subscribers and continues exactly where the upstream stopped', async () => {
+    // A broker of its own: the shared one must stay up for the other tests.
+    broker = await startKafka({ heap: '384m' });
+    const topic = uniqueTopic('cache-restart');
+    await createTopic(broker, topic, 2);
+    const harness = await gateway(
+      broker.bootstrap,
+      { reconnectMs: 200 },
+      { requestTimeoutMs: 2_000, retryDelayMs: 100, retryDelayMaxMs: 400 },
+    );
+    const subscriber = fetch(harness, topic, { start: 'historical' });
+    await waitCaughtUp(subscriber);
+    await produce(harness, topic, [
+      { key: 'a', value: 'before-1' },
+      { key: 'b', value: 'before-2' },
+    ]);
+    await waitRecords(subscriber, 2);
+
+    await broker.pause();
+    // Long enough for the client to give the upstream fetch up: the cache must fetch again.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await broker.resume();
+
+    const deadline = Date.now() + 60_000;
+    let acked = false;
+    while (!acked && Date.now() < deadline) {
+      const { answers } = await produce(harness, topic, [{ key: 'c', value: 'after-1' }]);
+      acked = answers[0]!.kind === 'ack';
+      if (!acked) await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(acked).toBe(true);
+    // What Kafka holds (a read_committed fetch bypasses the cache), which may include a record
+    // whose acknowledgement was lost with the broker: the subscriber must have exactly that.
+    const truth = fetch(harness, topic, { start: 'historical', isolation: 'read_committed' });
+    await waitCaughtUp(truth, 20_000);
+    const expected = values(truth).sort();
+    expect(expected).toEqual(expect.arrayContaining(['before-1', 'before-2', 'after-1']));
+    await waitRecords(subscriber, expected.length, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(values(subscriber).sort()).toEqual(expected);
+    expect(subscriber.has('abort') || subscriber.has('reset')).toBe(false);
   });
 });
 

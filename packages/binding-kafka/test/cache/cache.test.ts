@@ -382,3 +382,38 @@ describe('kafka cache', () => {
     });
   });
 });
+
+describe('kafka cache pass-through', () => {
+  it('relays read_committed fetches to the client, passing on exactly the credit the reader grants', async () => {
+    harness = await createTestKernel({ config: config(), plugins: [plugin] });
+    const reader = subscribe(harness, { isolation: 'read_committed' }, 0);
+    const upstream = await harness.client('upstream').accepted();
+    expect(harness.client('upstream').begins[0]).toMatchObject({
+      capability: 'fetch',
+      isolation: 'read_committed',
+    });
+    upstream.handle.out.begin({ type: 'kafka' });
+    const ext: KafkaRecordDataEx = {
+      type: 'kafka',
+      kind: 'record',
+      topic: 't',
+      partition: 0,
+      offset: 0n,
+      timestamp: 0,
+      key: null,
+      headers: [],
+      tombstone: false,
+      token: 'x',
+    };
+    reader.window(300);
+    upstream.send(new Uint8Array(1000).fill(7), ext);
+    await tick();
+    expect(reader.received().byteLength).toBe(300);
+    expect(upstream.handle.out.queued).toBe(700);
+    reader.window(700);
+    await tick();
+    // The record arrives whole, in fragments that kept their place in it.
+    expect(records(reader)).toMatchObject([{ offset: 0n }]);
+    expect(reader.received().byteLength).toBe(1000);
+  });
+});

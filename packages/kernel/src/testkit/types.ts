@@ -154,8 +154,8 @@ export class TestProxy implements BindingHandler {
       {
         onBegin: (e) => app.out.begin(e),
         onData: (f: DataFrame) => {
+          // Credit flows back only as the app grants it (onWindow below), never on forwarding.
           app.out.data(f.payload, f.ext, f);
-          net.in.window(f.credit);
         },
         onFlush: (e) => app.out.flush(e),
         onEnd: (e) => app.out.end(e),
