@@ -24,6 +24,7 @@ export { defineErrors, formatMessage, isTributaryError, TributaryError } from '.
 export type { ErrorFactory, ErrorSpec } from './spi/errors.ts';
 export { errors } from './errors.ts';
 export { MessageAssembler, pumpReadable, pumpToWritable } from './engine/pump.ts';
+export { relay } from './engine/relay.ts';
 export { resolveTemplates } from './engine/templates.ts';
 export { PluginRegistry } from './engine/registry.ts';
 export { createKernel, Kernel, TOKENS } from './lifecycle/kernel.ts';

@@ -1,16 +1,10 @@
 import type { BindingContext, BindingFactory, BindingHandler, RouteParams } from '../spi/binding.ts';
-import type {
-  DataFrame,
-  Extension,
-  Stream,
-  StreamError,
-  StreamHandler,
-  Authorization,
-} from '../spi/stream.ts';
+import type { Extension, Stream, StreamError, StreamHandler, Authorization } from '../spi/stream.ts';
 import type { GuardFactory, GuardResult, GuardSession } from '../spi/guard.ts';
 import type { CatalogFactory, SchemaRecord, SchemaRef } from '../spi/catalog.ts';
 import type { ModelConfig, ModelFactory } from '../spi/model.ts';
 import { ScriptedPeer, type ScriptedPeerOptions } from './peer.ts';
+import { relay } from '../engine/relay.ts';
 
 /** Begin extension of `test` streams; `route` is what `when: [{ route }]` conditions match. */
 export interface TestBeginEx extends Extension {
@@ -130,7 +124,7 @@ export class TestServer implements BindingHandler {
 
 /**
  * The `test` proxy: forwards each stream to its route's exit unchanged (adding the route's
- * resolved `with` to the begin extension), relaying frames and credit in both directions.
+ * resolved `with` to the begin extension), with the kernel's {@link relay}.
  */
 export class TestProxy implements BindingHandler {
   private readonly ctx: BindingContext<unknown, TestWhen, unknown>;
@@ -147,38 +141,13 @@ export class TestProxy implements BindingHandler {
     const downstreamBegin = (
       resolution.route.with === undefined ? base : { ...base, with: resolution.route.with }
     ) as Extension;
-    // net: the stream towards the exit. Frames are relayed; credit flows back the same way.
-    const net = this.ctx.open(
-      resolution.route.exit,
-      { ext: downstreamBegin, authorization: app.authorization },
-      {
-        onBegin: (e) => app.out.begin(e),
-        onData: (f: DataFrame) => {
-          // Credit flows back only as the app grants it (onWindow below), never on forwarding.
-          app.out.data(f.payload, f.ext, f);
-        },
-        onFlush: (e) => app.out.flush(e),
-        onEnd: (e) => app.out.end(e),
-        // An abnormal end of either half ends the whole exchange on both sides.
-        onAbort: (r) => teardown(r),
-        onReset: (r) => teardown(r),
-        onWindow: () => app.in.window(net.out.credit - app.in.credit),
-      },
+    return relay(app, (handler) =>
+      this.ctx.open(
+        resolution.route.exit,
+        { ext: downstreamBegin, authorization: app.authorization },
+        handler,
+      ),
     );
-    const teardown = (reason: StreamError) => {
-      net.close(reason);
-      app.close(reason);
-    };
-    return {
-      onData: (f) => {
-        net.out.data(f.payload, f.ext, f);
-      },
-      onFlush: (e) => net.out.flush(e),
-      onEnd: (e) => net.out.end(e),
-      onAbort: (r) => teardown(r),
-      onReset: (r) => teardown(r),
-      onWindow: () => net.in.window(app.out.credit - net.in.credit),
-    };
   }
 }
 
