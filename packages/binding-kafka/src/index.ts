@@ -14,6 +14,13 @@
  *   (the payload is the value), within the credit the opener grants. A flush with
  *   {@link KafkaCaughtUpEx} marks the moment the stream has delivered everything that was in
  *   the topic when it started (historical → live).
+ * - **group**: the stream is one member of a Kafka consumer group. Every time the group assigns
+ *   it partitions (on joining and after every rebalance) the reply half carries a flush with
+ *   {@link KafkaAssignmentEx}, then data frames with {@link KafkaRecordDataEx} for the records of
+ *   the assigned partitions, from the group's committed offsets, within the credit the opener
+ *   grants. The opener commits progress with a flush carrying {@link KafkaCommitEx} on the
+ *   initial half, answered by a flush with {@link KafkaCommitAckEx} on the reply half. Ending or
+ *   aborting the stream leaves the group, so that the other members take its partitions over.
  * - **meta** / **describe**: the reply begin carries the topic's partitions or configuration.
  *
  * Failures arrive as `reset` / `abort` with a {@link KafkaErrorEx}, which mappings translate into
@@ -113,6 +120,21 @@ export interface KafkaFetchBeginEx extends KafkaBeginBase {
   readonly tombstones?: boolean;
 }
 
+export interface KafkaGroupBeginEx extends KafkaBeginBase {
+  readonly capability: 'group';
+  /** The consumer group to join (Kafka `group.id`). */
+  readonly groupId: string;
+  /**
+   * Where assigned partitions without a committed offset begin: `historical` (the earliest
+   * retained record) or `live` (what arrives from the assignment on). Default `live`.
+   */
+  readonly start?: 'historical' | 'live';
+  /** Default `read_uncommitted`. */
+  readonly isolation?: KafkaIsolation;
+  /** Records no filter matches are not delivered (their offsets still count as read). */
+  readonly filters?: readonly KafkaFilter[];
+}
+
 export interface KafkaMetaBeginEx extends KafkaBeginBase {
   readonly capability: 'meta';
 }
@@ -123,7 +145,14 @@ export interface KafkaDescribeBeginEx extends KafkaBeginBase {
   readonly configs?: readonly string[];
 }
 
-export type KafkaBeginEx = KafkaProduceBeginEx | KafkaFetchBeginEx | KafkaMetaBeginEx | KafkaDescribeBeginEx;
+export type KafkaBeginEx =
+  KafkaProduceBeginEx | KafkaFetchBeginEx | KafkaMetaBeginEx | KafkaDescribeBeginEx | KafkaGroupBeginEx;
+
+/**
+ * Every begin the `client` kind serves (all of {@link KafkaBeginEx}; a cache passes `group`
+ * streams through to its client).
+ */
+export type KafkaClientBeginEx = KafkaBeginEx;
 
 /** Per record, on the produce stream's data frames. The payload is the value. */
 export interface KafkaProduceDataEx extends Extension {
@@ -164,7 +193,9 @@ export type KafkaAckEx =
       readonly error: KafkaErrorEx;
     };
 
-/** Per record, on the fetch stream's reply data frames. The payload is the value. */
+/**
+ * Per record, on the reply data frames of fetch and group streams. The payload is the value.
+ */
 export interface KafkaRecordDataEx extends Extension {
   readonly type: 'kafka';
   readonly kind: 'record';
@@ -187,6 +218,36 @@ export interface KafkaCaughtUpEx extends Extension {
   readonly kind: 'caught-up';
   /** Progress token at this point (all partitions). */
   readonly token: string;
+}
+
+/**
+ * Flush on a group stream's reply: the partitions the group now assigns to this member (sorted;
+ * possibly none). Sent on joining and after every rebalance; records of partitions no longer
+ * listed stop, records of the listed ones follow from the group's committed offsets.
+ */
+export interface KafkaAssignmentEx extends Extension {
+  readonly type: 'kafka';
+  readonly kind: 'assignment';
+  readonly partitions: readonly number[];
+}
+
+/**
+ * Flush on a group stream's initial half: commits these offsets (each the next offset to read
+ * of its partition) to the group. Answered by a {@link KafkaCommitAckEx}, in order.
+ */
+export interface KafkaCommitEx extends Extension {
+  readonly type: 'kafka';
+  readonly kind: 'commit';
+  readonly offsets: readonly { readonly partition: number; readonly offset: bigint }[];
+}
+
+/** Flush on a group stream's reply: the answer to one {@link KafkaCommitEx}. */
+export interface KafkaCommitAckEx extends Extension {
+  readonly type: 'kafka';
+  readonly kind: 'commit-ack';
+  readonly ok: boolean;
+  /** Why the commit failed (e.g. the partitions were reassigned meanwhile), when `ok` is false. */
+  readonly error?: KafkaErrorEx;
 }
 
 export interface KafkaPartitionInfo {
@@ -240,11 +301,14 @@ export interface KafkaErrorEx extends Extension {
 }
 
 export type KafkaExtension =
-  | KafkaBeginEx
+  | KafkaClientBeginEx
   | KafkaProduceDataEx
   | KafkaAckEx
   | KafkaRecordDataEx
   | KafkaCaughtUpEx
+  | KafkaAssignmentEx
+  | KafkaCommitEx
+  | KafkaCommitAckEx
   | KafkaMetaEx
   | KafkaDescribeEx
   | KafkaErrorEx;

@@ -73,9 +73,11 @@ export class KafkaCacheBinding implements BindingHandler {
         // The cache holds what every reader may see; transactional isolation goes to Kafka itself.
         if (begin.isolation === 'read_committed') return relay(this.ctx, this.exit, stream, begin);
         return this.topic(begin.topic).subscribe(stream, begin);
+      // Writes, metadata and group membership (whose offsets live in Kafka) are the client's.
       case 'produce':
       case 'meta':
       case 'describe':
+      case 'group':
         return relay(this.ctx, this.exit, stream, begin);
     }
   }

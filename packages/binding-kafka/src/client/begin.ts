@@ -1,12 +1,18 @@
 /**
  * Checks the extensions that reach the client kind from other bindings: the begin of a stream
- * ({@link KafkaBeginEx}) and the per-record extension of produce data
- * ({@link KafkaProduceDataEx}). They come from other plugins' code, so nothing is assumed.
+ * ({@link KafkaClientBeginEx}), the per-record extension of produce data
+ * ({@link KafkaProduceDataEx}) and the commits of group streams ({@link KafkaCommitEx}). They come from other plugins' code, so nothing is assumed.
  *
  * @module
  */
 import type { Extension } from '@tributary/kernel';
-import type { KafkaBeginEx, KafkaFilter, KafkaHeader, KafkaProduceDataEx } from '../index.ts';
+import type {
+  KafkaClientBeginEx,
+  KafkaCommitEx,
+  KafkaFilter,
+  KafkaHeader,
+  KafkaProduceDataEx,
+} from '../index.ts';
 import { compileFilters, type RecordPredicate } from '../stream/filters.ts';
 
 export type Parsed<T> =
@@ -16,6 +22,8 @@ export type Parsed<T> =
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const MAX_INT32 = 0x7fffffff;
 const MAX_OFFSET = 0x7fff_ffff_ffff_ffffn;
+/** Not a Kafka limit; a bound on what reaches the group coordinator. */
+const MAX_GROUP_ID = 255;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
@@ -26,7 +34,7 @@ const isPartition = (value: unknown): value is number =>
 const bad = <T>(reason: string): Parsed<T> => ({ ok: false, reason });
 
 /** A valid begin, with the fetch filters compiled. */
-export type ClientBegin = { readonly ext: KafkaBeginEx; readonly filter?: RecordPredicate };
+export type ClientBegin = { readonly ext: KafkaClientBeginEx; readonly filter?: RecordPredicate };
 
 export function parseBegin(ext: Extension | undefined): Parsed<ClientBegin> {
   if (!isObject(ext)) return bad('no begin extension');
@@ -53,7 +61,7 @@ export function parseBegin(ext: Extension | undefined): Parsed<ClientBegin> {
       ) {
         return bad('timeoutMs must be a positive number');
       }
-      return { ok: true, value: { ext: ext as unknown as KafkaBeginEx } };
+      return { ok: true, value: { ext: ext as unknown as KafkaClientBeginEx } };
     }
     case 'fetch': {
       const start = begin['start'];
@@ -93,10 +101,33 @@ export function parseBegin(ext: Extension | undefined): Parsed<ClientBegin> {
       } catch (cause) {
         return bad(`filters are malformed: ${cause instanceof Error ? cause.message : String(cause)}`);
       }
-      return { ok: true, value: { ext: ext as unknown as KafkaBeginEx, filter } };
+      return { ok: true, value: { ext: ext as unknown as KafkaClientBeginEx, filter } };
+    }
+    case 'group': {
+      const groupId = begin['groupId'];
+      if (typeof groupId !== 'string' || groupId === '' || groupId.length > MAX_GROUP_ID) {
+        return bad(`groupId must be a non-empty string of at most ${MAX_GROUP_ID} characters`);
+      }
+      const start = begin['start'];
+      if (start !== undefined && start !== 'historical' && start !== 'live') {
+        return bad(`start ${JSON.stringify(start)} is not historical or live`);
+      }
+      const isolation = begin['isolation'];
+      if (isolation !== undefined && isolation !== 'read_uncommitted' && isolation !== 'read_committed') {
+        return bad(`isolation ${JSON.stringify(isolation)} is not read_uncommitted or read_committed`);
+      }
+      let filter: RecordPredicate;
+      try {
+        const filters = begin['filters'];
+        if (filters !== undefined && !Array.isArray(filters)) return bad('filters must be an array');
+        filter = compileFilters(filters as readonly KafkaFilter[] | undefined);
+      } catch (cause) {
+        return bad(`filters are malformed: ${cause instanceof Error ? cause.message : String(cause)}`);
+      }
+      return { ok: true, value: { ext: ext as unknown as KafkaClientBeginEx, filter } };
     }
     case 'meta':
-      return { ok: true, value: { ext: ext as unknown as KafkaBeginEx } };
+      return { ok: true, value: { ext: ext as unknown as KafkaClientBeginEx } };
     case 'describe': {
       const configs = begin['configs'];
       if (
@@ -105,11 +136,34 @@ export function parseBegin(ext: Extension | undefined): Parsed<ClientBegin> {
       ) {
         return bad('configs must be an array of strings');
       }
-      return { ok: true, value: { ext: ext as unknown as KafkaBeginEx } };
+      return { ok: true, value: { ext: ext as unknown as KafkaClientBeginEx } };
     }
     default:
-      return bad(`capability ${JSON.stringify(begin['capability'])} is not produce, fetch, meta or describe`);
+      return bad(
+        `capability ${JSON.stringify(begin['capability'])} is not produce, fetch, group, meta or describe`,
+      );
   }
+}
+
+/** The offsets of a group stream's commit flush. */
+export function parseCommit(ext: Extension | undefined): Parsed<KafkaCommitEx['offsets']> {
+  if (!isObject(ext) || ext.type !== 'kafka' || (ext as { kind?: unknown }).kind !== 'commit') {
+    return bad('the flush has no kafka commit extension');
+  }
+  const offsets = (ext as unknown as Record<string, unknown>)['offsets'];
+  if (!Array.isArray(offsets)) return bad('offsets must be an array');
+  const seen = new Set<number>();
+  for (const entry of offsets as unknown[]) {
+    if (!isObject(entry) || !isPartition(entry['partition']))
+      return bad('offsets[].partition must be an int32 ≥ 0');
+    const offset = entry['offset'];
+    if (typeof offset !== 'bigint' || offset < 0n || offset > MAX_OFFSET) {
+      return bad('offsets[].offset must be a bigint ≥ 0');
+    }
+    if (seen.has(entry['partition'])) return bad(`partition ${entry['partition']} is listed twice`);
+    seen.add(entry['partition']);
+  }
+  return { ok: true, value: (ext as unknown as KafkaCommitEx).offsets };
 }
 
 /** The record a produce data frame describes, before its partition is chosen. */

@@ -1,5 +1,5 @@
 /**
- * The `kafka` binding of kind `client`: accepts streams whose begin is a {@link KafkaBeginEx}
+ * The `kafka` binding of kind `client`: accepts streams whose begin is a {@link KafkaClientBeginEx}
  * and serves them from Kafka, one stream class per capability (`stream/`).
  *
  * `start()` does not wait for Kafka (the gateway may start first): it sends one probe in the
@@ -29,6 +29,7 @@ import { StickyPartitions } from './partitioner.ts';
 import type { KafkaPort } from './port.ts';
 import { DescribeStream } from './stream/describe.ts';
 import { FetchStream } from './stream/fetch.ts';
+import { GroupStream, type GroupMemberFactory } from './stream/group.ts';
 import { MetaStream } from './stream/meta.ts';
 import { ProduceStream } from './stream/produce.ts';
 import type { ClientContext, ClientStream } from './stream/support.ts';
@@ -43,6 +44,7 @@ export class KafkaClientBinding implements BindingHandler {
   private readonly monitor: ConnectionMonitor;
   private readonly streams = new Set<ClientStream>();
   private readonly client: ClientContext;
+  private readonly groupMember: GroupMemberFactory;
   private stopping = false;
   private drained: (() => void) | undefined;
 
@@ -65,6 +67,8 @@ export class KafkaClientBinding implements BindingHandler {
       delay: (attempt) => backoff(this.options, attempt),
     });
     this.port = observePort(raw, this.monitor);
+    // Group members come from the port itself: membership is not request traffic to observe.
+    this.groupMember = raw.groupMember?.bind(raw);
     this.client = {
       name: ctx.name,
       port: this.port,
@@ -109,6 +113,9 @@ export class KafkaClientBinding implements BindingHandler {
         break;
       case 'fetch':
         handler = new FetchStream(this.client, stream, ext, filter ?? (() => true));
+        break;
+      case 'group':
+        handler = new GroupStream(this.client, stream, ext, filter ?? (() => true), this.groupMember);
         break;
       case 'meta':
         handler = new MetaStream(this.client, stream, ext);

@@ -7,6 +7,9 @@
  *   `partitioner.ts`). Per-record offsets are the batch's base offset plus the record's index in
  *   its partition (Kafka protocol: Produce v3+, one record batch per partition).
  * - **Metadata, ListOffsets, DescribeConfigs** go through one `Admin`.
+ * - **Consumer groups** use one library `Consumer` per member, for the membership only (join,
+ *   heartbeats, rejoins after rebalances, leave) and the group's offsets; its records are read
+ *   with a fetcher like any other.
  * - **Fetch** uses the library's Fetch API directly, on a connection pool of its own per fetcher,
  *   without fetch sessions (`session_id` 0, `session_epoch` -1: KIP-227 full fetches), so that
  *   any number of streams can fetch the same partitions from different offsets.
@@ -18,6 +21,7 @@
 import {
   Admin,
   ConnectionPool,
+  Consumer,
   FetchIsolationLevels,
   kGetApi,
   ProduceAcks,
@@ -38,7 +42,9 @@ import type {
   FetchedPartition,
   FetchedRecord,
   FetchRequest,
+  GroupMemberEvents,
   KafkaFetcher,
+  KafkaGroupMember,
   KafkaPort,
   OffsetSpec,
   PortError,
@@ -73,6 +79,14 @@ const SASL_MECHANISMS = {
 const LOG_APPEND_TIME = 0x08;
 const TRANSACTIONAL = 0x10;
 const CONTROL = 0x20;
+/**
+ * Consumer group timings: a member that stops heartbeating is dropped after the session
+ * timeout; a rebalance waits at most the rebalance timeout for members to rejoin; members learn
+ * of a rebalance at their next heartbeat.
+ */
+const GROUP_SESSION_TIMEOUT_MS = 10_000;
+const GROUP_REBALANCE_TIMEOUT_MS = 10_000;
+const GROUP_HEARTBEAT_INTERVAL_MS = 1_000;
 /** DescribeConfigs resource type TOPIC. */
 const RESOURCE_TOPIC = 2;
 
@@ -95,6 +109,7 @@ class PlatformaticPort implements KafkaPort {
   private readonly producer: Producer;
   private idempotentProducer: Producer | undefined;
   private readonly fetchers = new Set<PlatformaticFetcher>();
+  private readonly members = new Set<PlatformaticGroupMember>();
   private closed = false;
 
   constructor(options: ResolvedClientOptions, tls: TlsMaterial | undefined) {
@@ -254,6 +269,15 @@ class PlatformaticPort implements KafkaPort {
     return fetcher;
   }
 
+  groupMember(topic: string, groupId: string, events: GroupMemberEvents): KafkaGroupMember {
+    const member = new PlatformaticGroupMember(this.base, topic, groupId, events, () =>
+      this.members.delete(member),
+    );
+    if (this.closed) void member.leave();
+    else this.members.add(member);
+    return member;
+  }
+
   /** Connection options of a fetcher's pool: long polls must not count against the request timeout. */
   private connectionFor(_use: 'fetch'): ConnectionOptions {
     return {
@@ -276,6 +300,7 @@ class PlatformaticPort implements KafkaPort {
     if (this.closed) return;
     this.closed = true;
     const clients: Promise<unknown>[] = [...this.fetchers].map((fetcher) => fetcher.close());
+    for (const member of this.members) clients.push(member.leave());
     clients.push(this.producer.close(true), this.admin.close());
     if (this.idempotentProducer) clients.push(this.idempotentProducer.close(true));
     await Promise.allSettled(clients);
@@ -318,6 +343,108 @@ class PlatformaticPort implements KafkaPort {
         else resolve(ok(api as FetchApi));
       });
     });
+  }
+}
+
+class PlatformaticGroupMember implements KafkaGroupMember {
+  private readonly consumer: Consumer;
+  private readonly topic: string;
+  private readonly events: GroupMemberEvents;
+  private readonly onLeave: () => void;
+  private left = false;
+
+  constructor(
+    base: ConstructorParameters<typeof Admin>[0],
+    topic: string,
+    groupId: string,
+    events: GroupMemberEvents,
+    onLeave: () => void,
+  ) {
+    this.topic = topic;
+    this.events = events;
+    this.onLeave = onLeave;
+    this.consumer = guard(
+      new Consumer({
+        ...base,
+        groupId,
+        autocommit: false,
+        sessionTimeout: GROUP_SESSION_TIMEOUT_MS,
+        rebalanceTimeout: GROUP_REBALANCE_TIMEOUT_MS,
+        heartbeatInterval: GROUP_HEARTBEAT_INTERVAL_MS,
+      }),
+    );
+    this.consumer.topics.track(topic);
+    // Emitted on every completed join: the first one and each rejoin after a rebalance.
+    this.consumer.on('consumer:group:join', (payload) => {
+      if (this.left) return;
+      const mine = (payload.assignments ?? []).filter((assignment) => assignment.topic === topic);
+      const partitions = [...new Set(mine.flatMap((assignment) => assignment.partitions))].sort(
+        (a, b) => a - b,
+      );
+      this.events.assigned(partitions);
+    });
+    // A rejoin after a rebalance that failed for good.
+    this.consumer.on('error', (error: unknown) => {
+      if (!this.left) this.events.failed(classifyError(error, topic));
+    });
+  }
+
+  async join(): Promise<PortResult<void>> {
+    if (this.left) return failed(closedError());
+    try {
+      await this.consumer.joinGroup({});
+      return ok(undefined);
+    } catch (error) {
+      return failed(classifyError(error, this.topic));
+    }
+  }
+
+  async committed(partitions: readonly number[]): Promise<PortResult<ReadonlyMap<number, bigint>>> {
+    if (this.left) return failed(closedError());
+    if (partitions.length === 0) return ok(new Map());
+    try {
+      const listed = await this.consumer.listCommittedOffsets({
+        topics: [{ topic: this.topic, partitions: [...partitions] }],
+      });
+      const offsets = listed.get(this.topic) ?? [];
+      const found = new Map<number, bigint>();
+      for (const partition of partitions) {
+        const offset = offsets[partition];
+        // -1: the group has committed nothing for the partition.
+        if (offset !== undefined && offset >= 0n) found.set(partition, offset);
+      }
+      return ok(found);
+    } catch (error) {
+      return failed(classifyError(error, this.topic));
+    }
+  }
+
+  async commit(
+    offsets: readonly { readonly partition: number; readonly offset: bigint }[],
+  ): Promise<PortResult<void>> {
+    if (this.left) return failed(closedError());
+    if (offsets.length === 0) return ok(undefined);
+    try {
+      await this.consumer.commit({
+        offsets: offsets.map(({ partition, offset }) => ({
+          topic: this.topic,
+          partition,
+          offset,
+          leaderEpoch: -1,
+        })),
+      });
+      return ok(undefined);
+    } catch (error) {
+      return failed(classifyError(error, this.topic));
+    }
+  }
+
+  async leave(): Promise<void> {
+    if (this.left) return;
+    this.left = true;
+    this.onLeave();
+    // Closing leaves the group (LeaveGroup), so that the others rebalance at once.
+    await this.consumer.close().catch(() => this.consumer.close(true).catch(() => undefined));
   }
 }
 

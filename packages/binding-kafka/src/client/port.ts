@@ -136,6 +136,35 @@ export interface KafkaFetcher {
   close(): Promise<void>;
 }
 
+/** What a {@link KafkaGroupMember} reports while it is in its group. */
+export interface GroupMemberEvents {
+  /**
+   * The group assigned this member these partitions of the topic (sorted; possibly none): on
+   * joining and after every rebalance. Partitions not listed must no longer be read.
+   */
+  assigned(partitions: readonly number[]): void;
+  /** The membership was lost for good (rejoining failed); the member is unusable. */
+  failed(error: PortError): void;
+}
+
+/**
+ * One member of a consumer group, subscribed to one topic (Kafka classic group protocol). The
+ * member only manages the membership and the group's offsets; records are read with a
+ * {@link KafkaFetcher}. Heartbeats and rejoins after a rebalance happen in the background.
+ */
+export interface KafkaGroupMember {
+  /** Joins the group; the first assignment is reported through {@link GroupMemberEvents}. */
+  join(): Promise<PortResult<void>>;
+  /** The group's committed offsets (next offset to read) of the listed partitions that have one. */
+  committed(partitions: readonly number[]): Promise<PortResult<ReadonlyMap<number, bigint>>>;
+  /** Commits offsets (next offset to read) to the group, as this member. */
+  commit(
+    offsets: readonly { readonly partition: number; readonly offset: bigint }[],
+  ): Promise<PortResult<void>>;
+  /** Leaves the group (the others rebalance) and closes the member's connections. Never rejects. */
+  leave(): Promise<void>;
+}
+
 export interface KafkaPort {
   /**
    * Writes records to `topic` with the given acks and answers each one, in input order.
@@ -165,6 +194,11 @@ export interface KafkaPort {
   ): Promise<PortResult<ReadonlyMap<number, bigint>>>;
   /** A new fetch session (see {@link KafkaFetcher}). Connects lazily. */
   fetcher(): KafkaFetcher;
+  /**
+   * A new member of consumer group `groupId` for `topic` (see {@link KafkaGroupMember}); nothing
+   * happens until it joins. Optional: a port without it serves no `group` streams.
+   */
+  groupMember?(topic: string, groupId: string, events: GroupMemberEvents): KafkaGroupMember;
   /** A cheap round trip to the cluster (metadata without topics), to check it can be reached. */
   probe(): Promise<PortResult<void>>;
   /** Closes every connection. Pending requests resolve with errors. */

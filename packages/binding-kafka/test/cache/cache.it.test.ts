@@ -285,6 +285,28 @@ describe('kafka cache against Kafka', () => {
     expect(peak).toBeLessThan(budget + 48 * 1024 * 1024);
   });
 
+  it('passes consumer-group streams through to the client', async () => {
+    const topic = uniqueTopic('cache-group');
+    await createTopic(kafka(), topic, 2);
+    const harness = await gateway(kafka().bootstrap);
+    const member = open(
+      harness,
+      { capability: 'group', topic, groupId: uniqueTopic('group'), start: 'historical' },
+      { initialWindow: 1 << 20, autoWindow: true },
+    );
+    const assignment = await member.until(
+      (f) => f.frame === 'flush' && (f.ext as { kind?: string } | undefined)?.kind === 'assignment',
+      30_000,
+    );
+    expect(assignment).toMatchObject({ ext: { partitions: [0, 1] } });
+    await produce(harness, topic, [
+      { key: 'a', value: 'one' },
+      { key: 'b', value: 'two' },
+    ]);
+    await waitRecords(member, 2);
+    expect(values(member).sort()).toEqual(['one', 'two']);
+  });
+
   it('holds readiness until bootstrap topics are hydrated', async () => {
     const topic = uniqueTopic('cache-bootstrap');
     await createTopic(kafka(), topic, 2, { 'cleanup.policy': 'compact' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBegin, parseProduceData } from '../../src/client/begin.ts';
+import { parseBegin, parseCommit, parseProduceData } from '../../src/client/begin.ts';
 import { enc } from './helpers.ts';
 
 describe('parseBegin', () => {
@@ -107,5 +107,48 @@ describe('parseProduceData', () => {
       expect(parsed.record.ok ? '' : parsed.record.reason).toMatch(message);
       if (ext !== undefined) expect(parsed.correlation).toBe('x');
     }
+  });
+});
+
+describe('group begins and commits', () => {
+  it('accepts a group begin and refuses one without a usable groupId', () => {
+    const parsed = parseBegin({
+      type: 'kafka',
+      capability: 'group',
+      topic: 't',
+      groupId: 'g1',
+      start: 'historical',
+    } as never);
+    expect(parsed.ok && parsed.value.ext.capability).toBe('group');
+    for (const groupId of [undefined, '', 7, 'x'.repeat(256)]) {
+      const refused = parseBegin({ type: 'kafka', capability: 'group', topic: 't', groupId } as never);
+      expect(refused.ok, String(groupId)).toBe(false);
+    }
+  });
+
+  it('checks commit offsets', () => {
+    const commit = (offsets: unknown) => parseCommit({ type: 'kafka', kind: 'commit', offsets } as never);
+    expect(
+      commit([
+        { partition: 0, offset: 5n },
+        { partition: 1, offset: 0n },
+      ]),
+    ).toMatchObject({ ok: true });
+    expect(commit('0:5')).toMatchObject({ ok: false, reason: 'offsets must be an array' });
+    expect(commit([{ partition: -1, offset: 1n }])).toMatchObject({ ok: false });
+    expect(commit([{ partition: 0, offset: 1 }])).toMatchObject({
+      ok: false,
+      reason: 'offsets[].offset must be a bigint ≥ 0',
+    });
+    expect(
+      commit([
+        { partition: 0, offset: 1n },
+        { partition: 0, offset: 2n },
+      ]),
+    ).toMatchObject({
+      ok: false,
+      reason: 'partition 0 is listed twice',
+    });
+    expect(parseCommit({ type: 'kafka', kind: 'ack' } as never)).toMatchObject({ ok: false });
   });
 });
