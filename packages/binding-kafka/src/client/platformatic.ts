@@ -79,14 +79,6 @@ const SASL_MECHANISMS = {
 const LOG_APPEND_TIME = 0x08;
 const TRANSACTIONAL = 0x10;
 const CONTROL = 0x20;
-/**
- * Consumer group timings: a member that stops heartbeating is dropped after the session
- * timeout; a rebalance waits at most the rebalance timeout for members to rejoin; members learn
- * of a rebalance at their next heartbeat.
- */
-const GROUP_SESSION_TIMEOUT_MS = 10_000;
-const GROUP_REBALANCE_TIMEOUT_MS = 10_000;
-const GROUP_HEARTBEAT_INTERVAL_MS = 1_000;
 /** DescribeConfigs resource type TOPIC. */
 const RESOURCE_TOPIC = 2;
 
@@ -270,7 +262,7 @@ class PlatformaticPort implements KafkaPort {
   }
 
   groupMember(topic: string, groupId: string, events: GroupMemberEvents): KafkaGroupMember {
-    const member = new PlatformaticGroupMember(this.base, topic, groupId, events, () =>
+    const member = new PlatformaticGroupMember(this.base, this.options.group, topic, groupId, events, () =>
       this.members.delete(member),
     );
     if (this.closed) void member.leave();
@@ -355,6 +347,7 @@ class PlatformaticGroupMember implements KafkaGroupMember {
 
   constructor(
     base: ConstructorParameters<typeof Admin>[0],
+    timings: ResolvedClientOptions['group'],
     topic: string,
     groupId: string,
     events: GroupMemberEvents,
@@ -368,9 +361,9 @@ class PlatformaticGroupMember implements KafkaGroupMember {
         ...base,
         groupId,
         autocommit: false,
-        sessionTimeout: GROUP_SESSION_TIMEOUT_MS,
-        rebalanceTimeout: GROUP_REBALANCE_TIMEOUT_MS,
-        heartbeatInterval: GROUP_HEARTBEAT_INTERVAL_MS,
+        sessionTimeout: timings.sessionTimeoutMs,
+        rebalanceTimeout: timings.rebalanceTimeoutMs,
+        heartbeatInterval: timings.heartbeatIntervalMs,
       }),
     );
     this.consumer.topics.track(topic);

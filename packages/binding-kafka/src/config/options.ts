@@ -55,6 +55,16 @@ export interface KafkaFetchOptions {
   readonly isolation?: KafkaIsolation;
 }
 
+/** Consumer group timings of `group` streams. */
+export interface KafkaGroupOptions {
+  /** A member that sends no heartbeat for this long is dropped from the group. */
+  readonly sessionTimeoutMs?: number;
+  /** How long the group waits for members to rejoin during a rebalance (≥ the session timeout). */
+  readonly rebalanceTimeoutMs?: number;
+  /** How often members heartbeat (≤ a third of the session timeout is usual). */
+  readonly heartbeatIntervalMs?: number;
+}
+
 /** `options` of a `kafka` binding of kind `client`. */
 export interface KafkaClientOptions {
   readonly servers: readonly string[];
@@ -69,6 +79,7 @@ export interface KafkaClientOptions {
   readonly tls?: KafkaTlsOptions;
   readonly produce?: KafkaProduceOptions;
   readonly fetch?: KafkaFetchOptions;
+  readonly group?: KafkaGroupOptions;
   readonly token?: { readonly key: string };
 }
 
@@ -86,6 +97,7 @@ export interface ResolvedClientOptions {
   readonly tls: KafkaTlsOptions | undefined;
   readonly produce: Required<KafkaProduceOptions>;
   readonly fetch: Required<KafkaFetchOptions>;
+  readonly group: Required<KafkaGroupOptions>;
   /** `token.key` as UTF-8 bytes. */
   readonly tokenKey: Uint8Array | undefined;
 }
@@ -107,6 +119,11 @@ export const CLIENT_DEFAULTS = {
     maxBatchRecords: 500,
     windowBytes: 1_048_576,
     maxRecordBytes: 1_048_576,
+  },
+  group: {
+    sessionTimeoutMs: 10_000,
+    rebalanceTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1_000,
   },
   fetch: {
     maxWaitMs: 500,
@@ -130,6 +147,7 @@ export function resolveClientOptions(options: KafkaClientOptions): ResolvedClien
     tls: options.tls,
     produce: { ...CLIENT_DEFAULTS.produce, ...options.produce },
     fetch: { ...CLIENT_DEFAULTS.fetch, ...options.fetch },
+    group: { ...CLIENT_DEFAULTS.group, ...options.group },
     tokenKey: options.token === undefined ? undefined : new TextEncoder().encode(options.token.key),
   };
 }

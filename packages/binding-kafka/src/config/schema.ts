@@ -233,6 +233,28 @@ export const clientOptionsSchema: JsonSchema = {
         },
       },
     },
+    group: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Consumer group timings of `group` streams.',
+      properties: {
+        sessionTimeoutMs: milliseconds(
+          'A member that sends no heartbeat for this long is dropped from the group.',
+          1,
+          CLIENT_DEFAULTS.group.sessionTimeoutMs,
+        ),
+        rebalanceTimeoutMs: milliseconds(
+          'How long the group waits for members to rejoin during a rebalance (at least sessionTimeoutMs).',
+          1,
+          CLIENT_DEFAULTS.group.rebalanceTimeoutMs,
+        ),
+        heartbeatIntervalMs: milliseconds(
+          'How often members heartbeat (at most sessionTimeoutMs; a third of it is usual).',
+          1,
+          CLIENT_DEFAULTS.group.heartbeatIntervalMs,
+        ),
+      },
+    },
     token: {
       type: 'object',
       additionalProperties: false,

@@ -8,7 +8,7 @@
  */
 import type { BindingConfig, ConfigIssue, GatewayConfig } from '@tributary/kernel';
 import { errors } from '../errors.ts';
-import type { KafkaClientOptions, KafkaTlsOptions } from './options.ts';
+import { CLIENT_DEFAULTS, type KafkaClientOptions, type KafkaTlsOptions } from './options.ts';
 
 /** A JSON pointer below `/bindings/<name>/options`. */
 export function optionsPointer(binding: string, ...path: readonly string[]): string {
@@ -38,6 +38,25 @@ export function validateClientOptions(
         name,
         ['retryDelayMaxMs'],
         `retryDelayMaxMs (${options.retryDelayMaxMs}) is less than retryDelayMs (${options.retryDelayMs})`,
+      ),
+    );
+  }
+  const group = { ...CLIENT_DEFAULTS.group, ...options.group };
+  if (group.heartbeatIntervalMs > group.sessionTimeoutMs) {
+    issues.push(
+      optionsIssue(
+        name,
+        ['group', 'heartbeatIntervalMs'],
+        `group.heartbeatIntervalMs (${group.heartbeatIntervalMs}) exceeds group.sessionTimeoutMs (${group.sessionTimeoutMs})`,
+      ),
+    );
+  }
+  if (group.rebalanceTimeoutMs < group.sessionTimeoutMs) {
+    issues.push(
+      optionsIssue(
+        name,
+        ['group', 'rebalanceTimeoutMs'],
+        `group.rebalanceTimeoutMs (${group.rebalanceTimeoutMs}) is less than group.sessionTimeoutMs (${group.sessionTimeoutMs})`,
       ),
     );
   }

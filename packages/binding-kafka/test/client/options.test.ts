@@ -104,6 +104,24 @@ describe('kafka client options', () => {
       `${OPTIONS}/retryDelayMaxMs`,
     ],
     [
+      'a group heartbeat longer than the session',
+      { servers: ['k:9092'], group: { sessionTimeoutMs: 3_000, heartbeatIntervalMs: 5_000 } },
+      'TRIB_KAFKA_OPTIONS',
+      `${OPTIONS}/group/heartbeatIntervalMs`,
+    ],
+    [
+      'a rebalance timeout below the session timeout',
+      { servers: ['k:9092'], group: { sessionTimeoutMs: 30_000 } },
+      'TRIB_KAFKA_OPTIONS',
+      `${OPTIONS}/group/rebalanceTimeoutMs`,
+    ],
+    [
+      'an unknown group option',
+      { servers: ['k:9092'], group: { sessionTimeout: 3_000 } },
+      'TRIB_CONFIG_SCHEMA',
+      `${OPTIONS}/group/sessionTimeout`,
+    ],
+    [
       'a vault alias without a vault',
       { servers: ['k:9092'], tls: { ca: { vault: 'ca' } } },
       'TRIB_KAFKA_OPTIONS',
