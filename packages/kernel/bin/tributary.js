@@ -18,7 +18,17 @@ if (!existsSync(fileURLToPath(source)) && existsSync(fileURLToPath(compiled))) {
     ['--conditions=@tributary/source', fileURLToPath(source), ...process.argv.slice(2)],
     { stdio: 'inherit' },
   );
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  // A terminal's Ctrl-C already reaches the child (same process group); forwarding covers signals
+  // sent to this process alone. SIGINT and SIGTERM are forwarded once: the child stops on the
+  // first, and a repeat could land while it exits. SIGHUP (reload) is forwarded every time.
+  const forwarded = new Set();
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      if (signal !== 'SIGHUP' && forwarded.has(signal)) return;
+      forwarded.add(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    });
+  }
   child.on('exit', (code, signal) => {
     process.exitCode = code ?? (signal ? 1 : 0);
   });

@@ -188,5 +188,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 const argv = process.argv.slice(2);
 process.exitCode = await main(argv);
-// A plugin that leaves a handle open must not keep a stopped gateway's process alive.
-if (argv[0] === 'start') setTimeout(() => process.exit(), 1_000).unref();
+// A stopped gateway lingers a moment with its signal handlers in place: wrappers (npm, a
+// supervisor, the bin script) forward the same Ctrl-C a little later, and a signal landing
+// while Node tears down would kill the process instead of letting it exit cleanly. Exiting
+// explicitly also means a plugin that leaves a handle open cannot keep the process alive.
+if (argv[0] === 'start') setTimeout(() => process.exit(), 250);
