@@ -35,6 +35,8 @@ export function own(bytes: Uint8Array): Uint8Array {
 }
 
 export function ownHeaders(headers: readonly KafkaHeader[]): readonly KafkaHeader[] {
+  // Most records carry no headers: keep the (empty) array rather than allocate one per record.
+  if (headers.length === 0) return headers;
   return headers.map((h) => (h.value === null ? h : { name: h.name, value: own(h.value) }));
 }
 

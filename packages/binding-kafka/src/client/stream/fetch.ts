@@ -46,6 +46,7 @@ import {
   clientFailure,
   EMPTY,
   FailureWindow,
+  internalError,
   startMetadata,
   streamError,
   unreachable,
@@ -331,19 +332,12 @@ export class FetchStream implements ClientStream {
    * Runs `request` until it succeeds, fails for good, or the failure window expires (the stream
    * has then failed with `unavailable`).
    */
-  private async retry<T>(request: () => Promise<PortResult<T>>): Promise<PortResult<T>> {
-    for (;;) {
-      if (this.isClosed()) return { ok: false, error: closedFailure() };
-      const result = await request();
-      if (result.ok) {
-        this.failures.success();
-        return result;
-      }
-      if (!result.error.retriable || this.isClosed()) return result;
-      // When the failure window expires meanwhile, the stream fails and the loop ends above.
-      this.lastError = result.error;
-      await new Promise((resolve) => setTimeout(resolve, this.failures.failure()));
-    }
+  private retry<T>(request: () => Promise<PortResult<T>>): Promise<PortResult<T>> {
+    return this.failures.retry(
+      () => this.isClosed(),
+      request,
+      (error) => (this.lastError = error),
+    );
   }
 
   // --- net side: fetching ---
@@ -587,24 +581,4 @@ export class FetchStream implements ClientStream {
     if (fetcher !== undefined) void fetcher.close();
     this.ctx.closed(this);
   }
-}
-
-function closedFailure(): PortError {
-  return {
-    reason: 'internal',
-    message: 'the stream closed',
-    retriable: false,
-    staleMetadata: false,
-    unsupportedVersion: false,
-  };
-}
-
-function internalError(cause: unknown): PortError {
-  return {
-    reason: 'internal',
-    message: cause instanceof Error ? cause.message : String(cause),
-    retriable: true,
-    staleMetadata: false,
-    unsupportedVersion: false,
-  };
 }

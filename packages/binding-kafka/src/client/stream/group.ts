@@ -48,8 +48,10 @@ import type {
 } from '../port.ts';
 import {
   clientFailure,
+  closedFailure,
   EMPTY,
   FailureWindow,
+  internalError,
   startMetadata,
   streamError,
   unreachable,
@@ -270,7 +272,9 @@ export class GroupStream implements ClientStream {
       assigned: (partitions) => this.onNetAssigned(partitions),
       failed: (error) => this.fail(error),
     });
-    const joined = await this.retry(() => this.member?.join() ?? Promise.resolve(closedResult()));
+    const joined = await this.retry(
+      () => this.member?.join() ?? Promise.resolve({ ok: false as const, error: closedFailure() }),
+    );
     if (!joined.ok) return joined.error;
     if (this.state !== 'starting') return undefined;
     this.fetcher = this.ctx.port.fetcher();
@@ -316,7 +320,7 @@ export class GroupStream implements ClientStream {
     if (!current()) return undefined;
     const committed = await this.retry(
       () =>
-        this.member?.committed(partitions) ?? Promise.resolve(closedResult<ReadonlyMap<number, bigint>>()),
+        this.member?.committed(partitions) ?? Promise.resolve({ ok: false as const, error: closedFailure() }),
     );
     if (!committed.ok) return current() ? committed.error : undefined;
     if (!current()) return undefined;
@@ -334,18 +338,12 @@ export class GroupStream implements ClientStream {
     return undefined;
   }
 
-  private async retry<T>(request: () => Promise<PortResult<T>>): Promise<PortResult<T>> {
-    for (;;) {
-      if (this.state === 'closed') return closedResult();
-      const result = await request();
-      if (result.ok) {
-        this.failures.success();
-        return result;
-      }
-      if (!result.error.retriable || this.isClosed()) return result;
-      this.lastError = result.error;
-      await new Promise((resolve) => setTimeout(resolve, this.failures.failure()));
-    }
+  private retry<T>(request: () => Promise<PortResult<T>>): Promise<PortResult<T>> {
+    return this.failures.retry(
+      () => this.isClosed(),
+      request,
+      (error) => (this.lastError = error),
+    );
   }
 
   // --- net side: fetching ---
@@ -528,28 +526,4 @@ export class GroupStream implements ClientStream {
     if (member !== undefined) void member.leave();
     this.ctx.closed(this);
   }
-}
-
-function closedFailure(): PortError {
-  return {
-    reason: 'internal',
-    message: 'the stream closed',
-    retriable: false,
-    staleMetadata: false,
-    unsupportedVersion: false,
-  };
-}
-
-function closedResult<T>(): PortResult<T> {
-  return { ok: false, error: closedFailure() };
-}
-
-function internalError(cause: unknown): PortError {
-  return {
-    reason: 'internal',
-    message: cause instanceof Error ? cause.message : String(cause),
-    retriable: true,
-    staleMetadata: false,
-    unsupportedVersion: false,
-  };
 }

@@ -10,7 +10,7 @@ import { errors } from '../../errors.ts';
 import { backoff, type ResolvedClientOptions } from '../../config/options.ts';
 import type { ConnectionMonitor } from '../../events.ts';
 import type { StickyPartitions } from '../partitioner.ts';
-import type { KafkaPort, PortResult, TopicMetadata } from '../port.ts';
+import type { KafkaPort, PortError, PortResult, TopicMetadata } from '../port.ts';
 
 export const EMPTY = new Uint8Array(0);
 
@@ -137,6 +137,51 @@ export class FailureWindow {
   dispose(): void {
     this.success();
   }
+
+  /**
+   * Runs `request` until it succeeds, fails for good, or `isClosed()`; retriable failures wait
+   * the backoff (and are passed to `onRetriable`). When the window expires meanwhile, the stream
+   * fails through `onExpired` and the loop ends at its next check of `isClosed`.
+   */
+  async retry<T>(
+    isClosed: () => boolean,
+    request: () => Promise<PortResult<T>>,
+    onRetriable: (error: PortError) => void,
+  ): Promise<PortResult<T>> {
+    for (;;) {
+      if (isClosed()) return { ok: false, error: closedFailure() };
+      const result = await request();
+      if (result.ok) {
+        this.success();
+        return result;
+      }
+      if (!result.error.retriable || isClosed()) return result;
+      onRetriable(result.error);
+      await new Promise((resolve) => setTimeout(resolve, this.failure()));
+    }
+  }
+}
+
+/** The port error of a request cut short because its stream closed. */
+export function closedFailure(): PortError {
+  return {
+    reason: 'internal',
+    message: 'the stream closed',
+    retriable: false,
+    staleMetadata: false,
+    unsupportedVersion: false,
+  };
+}
+
+/** A failure the port did not classify (a throw), treated as retriable. */
+export function internalError(cause: unknown): PortError {
+  return {
+    reason: 'internal',
+    message: cause instanceof Error ? cause.message : String(cause),
+    retriable: true,
+    staleMetadata: false,
+    unsupportedVersion: false,
+  };
 }
 
 /** The failure a stream reports when its {@link FailureWindow} expires. */
