@@ -78,17 +78,8 @@ export function parseBegin(ext: Extension | undefined): Parsed<ClientBegin> {
       if (partitions !== undefined) {
         if (!Array.isArray(partitions) || partitions.length === 0)
           return bad('partitions must be a non-empty array');
-        const seen = new Set<number>();
-        for (const entry of partitions as unknown[]) {
-          if (!isObject(entry) || !isPartition(entry['partition']))
-            return bad('partitions[].partition must be an int32 ≥ 0');
-          const offset = entry['offset'];
-          if (typeof offset !== 'bigint' || offset < 0n || offset > MAX_OFFSET) {
-            return bad('partitions[].offset must be a bigint ≥ 0');
-          }
-          if (seen.has(entry['partition'])) return bad(`partition ${entry['partition']} is listed twice`);
-          seen.add(entry['partition']);
-        }
+        const problem = checkOffsets(partitions as unknown[], 'partitions');
+        if (problem !== undefined) return bad(problem);
       }
       if (begin['tombstones'] !== undefined && typeof begin['tombstones'] !== 'boolean') {
         return bad('tombstones must be a boolean');
@@ -152,18 +143,24 @@ export function parseCommit(ext: Extension | undefined): Parsed<KafkaCommitEx['o
   }
   const offsets = (ext as unknown as Record<string, unknown>)['offsets'];
   if (!Array.isArray(offsets)) return bad('offsets must be an array');
+  const problem = checkOffsets(offsets as unknown[], 'offsets');
+  if (problem !== undefined) return bad(problem);
+  return { ok: true, value: (ext as unknown as KafkaCommitEx).offsets };
+}
+
+/** What is wrong with a list of `{ partition, offset }` entries named `field`, if anything. */
+function checkOffsets(entries: readonly unknown[], field: string): string | undefined {
   const seen = new Set<number>();
-  for (const entry of offsets as unknown[]) {
+  for (const entry of entries) {
     if (!isObject(entry) || !isPartition(entry['partition']))
-      return bad('offsets[].partition must be an int32 ≥ 0');
+      return `${field}[].partition must be an int32 ≥ 0`;
     const offset = entry['offset'];
-    if (typeof offset !== 'bigint' || offset < 0n || offset > MAX_OFFSET) {
-      return bad('offsets[].offset must be a bigint ≥ 0');
-    }
-    if (seen.has(entry['partition'])) return bad(`partition ${entry['partition']} is listed twice`);
+    if (typeof offset !== 'bigint' || offset < 0n || offset > MAX_OFFSET)
+      return `${field}[].offset must be a bigint ≥ 0`;
+    if (seen.has(entry['partition'])) return `partition ${entry['partition']} is listed twice`;
     seen.add(entry['partition']);
   }
-  return { ok: true, value: (ext as unknown as KafkaCommitEx).offsets };
+  return undefined;
 }
 
 /** The record a produce data frame describes, before its partition is chosen. */
