@@ -148,8 +148,10 @@ export interface StartKafkaOptions {
   log?: (msg: string) => void;
 }
 
-const HOST = '127.0.0.1';
-const READY_LINE = 'Kafka Server started';
+/** Loopback address every launcher binds (also used by cluster.ts). */
+export const HOST = '127.0.0.1';
+/** The line a broker logs once it serves clients. */
+export const READY_LINE = 'Kafka Server started';
 const PORT_COUNT = LISTENER_KEYS.length + 1;
 
 /** Environment variables describing a broker; `prefix` defaults to `KAFKA`. */
@@ -238,14 +240,14 @@ function serverProperties(
   return props;
 }
 
-function propertiesText(props: Record<string, string>): string {
+export function propertiesText(props: Record<string, string>): string {
   // Only backslashes need escaping in our values (none contain newlines).
   return Object.entries(props)
     .map(([k, v]) => `${k}=${v.replace(/\\/g, '\\\\')}`)
     .join('\n');
 }
 
-const LOG4J1 = `log4j.rootLogger=INFO, stdout
+export const LOG4J1 = `log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
@@ -256,7 +258,7 @@ log4j.logger.org.apache.kafka.storage.internals.log=WARN
 log4j.logger.kafka.log=WARN
 `;
 
-const LOG4J2 = `status = warn
+export const LOG4J2 = `status = warn
 appender.stdout.type = Console
 appender.stdout.name = STDOUT
 appender.stdout.layout.type = PatternLayout
@@ -274,14 +276,14 @@ logger.kafkalog.level = WARN
 `;
 
 /** A Kafka cluster id: 16 random bytes, base64url, not starting with '-' (it is a CLI argument). */
-function clusterId(): string {
+export function clusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
   }
 }
 
-function javaArgs(libs: string, runDir: string, version: string, heap: string): string[] {
+export function javaArgs(libs: string, runDir: string, version: string, heap: string): string[] {
   const logging =
     kafkaMajor(version) < 4
       ? `-Dlog4j.configuration=file:${path.join(runDir, 'log4j.properties')}`

@@ -1,5 +1,6 @@
 // Kafka launcher for tests, benchmarks and local development: jars from Maven Central, certificates
-// from openssl, a single-node KRaft broker with one listener per security setup.
+// from openssl, a single-node KRaft broker with one listener per security setup, and a multi-node
+// KRaft cluster (plaintext) for replication and leader-change tests.
 export {
   KAFKA_USERS,
   LISTENERS,
@@ -15,6 +16,14 @@ export {
   type ListenerSpec,
   type StartKafkaOptions,
 } from './broker.ts';
+export {
+  startKafkaCluster,
+  type KafkaClusterHandle,
+  type KafkaClusterInfo,
+  type KafkaClusterNode,
+  type KafkaClusterNodeInfo,
+  type StartKafkaClusterOptions,
+} from './cluster.ts';
 export { CERT_FILES, ensureCerts, type KafkaCerts } from './certs.ts';
 export {
   KAFKA_VERSIONS,
