@@ -227,7 +227,8 @@ export interface AdminTarget {
 export async function withAdmin<T>(kafka: AdminTarget, work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = new Admin({
     clientId: 'tributary-test-admin',
-    bootstrapBrokers: [kafka.bootstrap],
+    // A cluster's bootstrap lists several servers, comma-separated.
+    bootstrapBrokers: kafka.bootstrap.split(','),
     retries: 3,
   });
   try {
@@ -242,12 +243,13 @@ export async function createTopic(
   topic: string,
   partitions = 1,
   configs: Record<string, string> = {},
+  replicas = 1,
 ): Promise<void> {
   await withAdmin(kafka, async (admin) => {
     await admin.createTopics({
       topics: [topic],
       partitions,
-      replicas: 1,
+      replicas,
       configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
     });
     // Wait until the topic's leaders are known, so that the first request of a test finds them.
