@@ -1,6 +1,8 @@
 /**
  * Guards authenticate the credentials a server binding extracts (a bearer token, a cookie…) and
- * authorize streams against the roles a route requires.
+ * authorize streams against the roles a route requires. A guard that can also obtain credentials
+ * of its own (a token from an identity provider) may lend them to the gateway's outbound
+ * connections through {@link GuardHandler.credentials} (SPI 1.1).
  *
  * Verification may need remote material (a JWKS), so {@link GuardHandler.authorize} is async;
  * everything used on the data path afterwards (`GuardSession`) is synchronous. Failures are
@@ -43,6 +45,26 @@ export interface GuardSession {
   verify(roles: readonly string[], now?: number): boolean;
 }
 
+/** Credentials a guard obtained for the gateway's own outbound connections. */
+export interface GuardCredentials {
+  /** The bearer token, as it is to be presented (e.g. a JWT for SASL OAUTHBEARER). */
+  readonly token: string;
+  /** Epoch ms when the token stops being valid; null when unknown or never. */
+  readonly expiresAt: number | null;
+}
+
+/** Why a guard could not provide credentials. */
+export interface GuardCredentialsFailure {
+  /** A stable code, e.g. `TRIB_GUARD_CREDENTIALS_UNAVAILABLE`. */
+  readonly code: string;
+  /** For operators; never contains a secret. */
+  readonly message: string;
+}
+
+export type GuardCredentialsResult =
+  | { readonly ok: true; readonly credentials: GuardCredentials }
+  | { readonly ok: false; readonly failure: GuardCredentialsFailure };
+
 export interface GuardHandler {
   /** Prepares remote material (keys, endpoints). May hold back readiness. */
   start?(): Promise<void>;
@@ -54,6 +76,23 @@ export interface GuardHandler {
    * success the returned session replaces the old one for every stream that carried it.
    */
   reauthorize?(session: GuardSession, credentials: string): Promise<GuardResult>;
+  /**
+   * Credentials for the gateway's own outbound connections (SPI 1.1; optional): a binding
+   * configured to authenticate "with guard `g`" (e.g. Kafka SASL OAUTHBEARER) calls it whenever
+   * it needs a token — for every new connection and every re-authentication — and presents the
+   * token as it is.
+   *
+   * Guarantees the binding relies on:
+   * - never rejects: failures are values (`ok: false`), and the binding reports them;
+   * - answers from memory while it holds a token that is not about to expire, so it can be
+   *   called often; obtaining, caching and refreshing (and sharing one refresh between
+   *   concurrent callers) are the guard's business;
+   * - returns a token that is valid now; `expiresAt` lets the caller schedule its next call.
+   *
+   * Guards that only verify inbound credentials leave it out; bindings refuse at start to use a
+   * guard that lacks it.
+   */
+  credentials?(): Promise<GuardCredentialsResult>;
 }
 
 export interface GuardFactory<Options = unknown> {

@@ -5,5 +5,7 @@
  * kernel and plugins changes. A plugin declares the range it supports (`tributary.spi` in its
  * `package.json` and `spi` in its plugin object); the kernel refuses a plugin whose range does
  * not include this version (`TRIB_PLUGIN_SPI_MISMATCH`).
+ *
+ * - 1.1.0: `GuardHandler.credentials()` — guards may lend tokens to outbound connections.
  */
-export const SPI_VERSION = '1.0.0';
+export const SPI_VERSION = '1.1.0';

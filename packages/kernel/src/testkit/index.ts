@@ -14,4 +14,10 @@ export type { TestKernelOptions } from './harness.ts';
 export { ScriptedPeer } from './peer.ts';
 export type { FrameKind, RecordedFrame, ScriptedPeerOptions } from './peer.ts';
 export { matchRoute, testSession, TestClient, TestProxy, TestServer } from './types.ts';
-export type { TestBeginEx, TestClientOptions, TestGuardOptions, TestWhen } from './types.ts';
+export type {
+  TestBeginEx,
+  TestClientOptions,
+  TestGuardOptions,
+  TestGuardOutbound,
+  TestWhen,
+} from './types.ts';

@@ -1,6 +1,8 @@
 import type { BindingContext, BindingFactory, BindingHandler, RouteParams } from '../spi/binding.ts';
 import type { Extension, Stream, StreamError, StreamHandler, Authorization } from '../spi/stream.ts';
-import type { GuardFactory, GuardResult, GuardSession } from '../spi/guard.ts';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { GuardCredentialsResult, GuardFactory, GuardResult, GuardSession } from '../spi/guard.ts';
 import type { CatalogFactory, SchemaRecord, SchemaRef } from '../spi/catalog.ts';
 import type { ModelConfig, ModelFactory } from '../spi/model.ts';
 import { ScriptedPeer, type ScriptedPeerOptions } from './peer.ts';
@@ -279,9 +281,24 @@ export const testBinding: BindingFactory<TestClientOptions, TestWhen, unknown> =
 
 // --- guard ---
 
+/**
+ * Outbound credentials of the `test` guard (`credentials()`): a fixed `token`, or a `file` read
+ * on every call (relative to the configuration file), so that a test can rotate the token by
+ * rewriting the file. Exactly one of the two.
+ */
+export interface TestGuardOutbound {
+  readonly token?: string;
+  readonly file?: string;
+  /**
+   * Seconds from each call until `expiresAt`. When omitted, `expiresAt` is the `exp` claim of
+   * the token if it is a JWT that has one, else null.
+   */
+  readonly expiresIn?: number;
+}
+
 export interface TestGuardOptions {
   /** Accepted credentials → session. `expiresIn` / `challengeIn` are seconds from authorization. */
-  readonly credentials: Readonly<
+  readonly credentials?: Readonly<
     Record<
       string,
       {
@@ -293,6 +310,48 @@ export interface TestGuardOptions {
       }
     >
   >;
+  /** When present, the guard implements `credentials()` with this token. */
+  readonly outbound?: TestGuardOutbound;
+}
+
+/** The `exp` claim of a JWT in epoch ms, or null when `token` is not a JWT with one. */
+function jwtExpiry(token: string): number | null {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return null;
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+function outboundCredentials(
+  outbound: TestGuardOutbound,
+  configDir: string,
+): () => Promise<GuardCredentialsResult> {
+  const unavailable = (message: string): GuardCredentialsResult => ({
+    ok: false,
+    failure: { code: 'TRIB_GUARD_CREDENTIALS_UNAVAILABLE', message },
+  });
+  return async () => {
+    let token = outbound.token;
+    if (outbound.file !== undefined) {
+      const path = isAbsolute(outbound.file) ? outbound.file : resolve(configDir, outbound.file);
+      try {
+        token = (await readFile(path, 'utf8')).trim();
+      } catch (cause) {
+        return unavailable(
+          `cannot read the token file ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
+      }
+      if (token === '') return unavailable(`the token file ${path} is empty`);
+    }
+    if (token === undefined) return unavailable('no outbound token configured');
+    const expiresAt =
+      outbound.expiresIn === undefined ? jwtExpiry(token) : Date.now() + outbound.expiresIn * 1000;
+    return { ok: true, credentials: { token, expiresAt } };
+  };
 }
 
 export function testSession(
@@ -323,8 +382,20 @@ export const testGuard: GuardFactory<TestGuardOptions> = {
   schema: {
     type: 'object',
     additionalProperties: false,
-    required: ['credentials'],
+    anyOf: [{ required: ['credentials'] }, { required: ['outbound'] }],
     properties: {
+      outbound: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        description: 'Credentials the guard lends to outbound connections: `token` or `file`.',
+        properties: {
+          token: { type: 'string', minLength: 1 },
+          file: { type: 'string', minLength: 1 },
+          expiresIn: { type: 'number', exclusiveMinimum: 0 },
+        },
+        oneOf: [{ required: ['token'] }, { required: ['file'] }],
+      },
       credentials: {
         type: 'object',
         additionalProperties: {
@@ -341,11 +412,10 @@ export const testGuard: GuardFactory<TestGuardOptions> = {
       },
     },
   },
-  create(_ctx, config) {
+  create(ctx, config) {
+    const accepted = config.options.credentials ?? {};
     const authorize = (credentials: string): Promise<GuardResult> => {
-      const known = Object.hasOwn(config.options.credentials, credentials)
-        ? config.options.credentials[credentials]
-        : undefined;
+      const known = Object.hasOwn(accepted, credentials) ? accepted[credentials] : undefined;
       if (!known) {
         return Promise.resolve({
           ok: false,
@@ -368,7 +438,12 @@ export const testGuard: GuardFactory<TestGuardOptions> = {
         }),
       });
     };
-    return { authorize, reauthorize: (_session, credentials) => authorize(credentials) };
+    const outbound = config.options.outbound;
+    return {
+      authorize,
+      reauthorize: (_session, credentials) => authorize(credentials),
+      ...(outbound === undefined ? {} : { credentials: outboundCredentials(outbound, ctx.configDir) }),
+    };
   },
 };
 

@@ -60,7 +60,7 @@ describe('tributary CLI', () => {
   it('prints versions', async () => {
     const { code, stdout } = await run(['--version']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^tributary \d+\.\d+\.\d+ \(SPI 1\.0\.0, node \d+/);
+    expect(stdout).toMatch(/^tributary \d+\.\d+\.\d+ \(SPI 1\.1\.0, node \d+/);
   });
 
   it('prints the composed schema including the installed types', async () => {

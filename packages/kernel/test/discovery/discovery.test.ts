@@ -351,7 +351,7 @@ describe('loadPlugins', () => {
     );
     expect(error.code).toBe('TRIB_PLUGIN_SPI_MISMATCH');
     expect(error.message).toMatch(
-      /^plugin fixture-future-spi supports SPI \^2\.0\.0, but this kernel implements SPI 1\.0\.0: fixture-future-spi@3\.0\.0 needs a newer kernel than @tributary\/kernel@\S+: upgrade @tributary\/kernel/,
+      /^plugin fixture-future-spi supports SPI \^2\.0\.0, but this kernel implements SPI 1\.1\.0: fixture-future-spi@3\.0\.0 needs a newer kernel than @tributary\/kernel@\S+: upgrade @tributary\/kernel/,
     );
     expect(globalThis.tributaryFixtureImports?.has('fixture-future-spi')).toBe(false);
 
@@ -359,7 +359,7 @@ describe('loadPlugins', () => {
       loadPlugins(discovery, uses({ bindings: { old: ['/bindings/o/type'] } }), new PluginRegistry()),
     );
     expect(old.message).toContain('fixture-old-spi@0.9.0 was built for an older SPI');
-    expect(old.message).toContain('upgrade fixture-old-spi to a version that supports SPI 1.0.0');
+    expect(old.message).toContain('upgrade fixture-old-spi to a version that supports SPI 1.1.0');
   });
 });
 
@@ -391,7 +391,7 @@ describe('importPlugin', () => {
   test("a plugin object whose SPI range excludes the kernel's is refused", async () => {
     const error = await failure(importPlugin(installed(discovery, 'fixture-object-spi'), APP));
     expect(error.code).toBe('TRIB_PLUGIN_SPI_MISMATCH');
-    expect(error.message).toContain('supports SPI ^2.0.0, but this kernel implements SPI 1.0.0');
+    expect(error.message).toContain('supports SPI ^2.0.0, but this kernel implements SPI 1.1.0');
   });
 
   test('a plugin object providing other types than its manifest declares is invalid', async () => {
@@ -453,12 +453,12 @@ describe('describePlugins', () => {
   test('lists packages, versions, SPI ranges, compatibility and types by kind, then problems', () => {
     const text = describePlugins(discovery);
     const lines = text.split('\n');
-    expect(lines[0]).toBe(`Plugins installed in ${APP} (kernel SPI 1.0.0)`);
+    expect(lines[0]).toBe(`Plugins installed in ${APP} (kernel SPI 1.1.0)`);
     expect(lines[2]).toMatch(/^PACKAGE +VERSION +SPI +OK +KIND +TYPES$/);
     expect(text).toMatch(/\n@fixture\/scoped +2\.0\.0 +>=1\.0\.0 <2 +✓ +guards +scoped\n/);
     expect(text).toMatch(/\nfixture-valid +1\.2\.3 +\^1\.0\.0 +✓ +bindings +echo\n +guards +allow-all\n/);
     expect(text).toMatch(/\nfixture-future-spi +3\.0\.0 +\^2\.0\.0 +✗ +bindings +future\n/);
-    expect(text).toContain('✗ 2 plugins do not support SPI 1.0.0');
+    expect(text).toContain('✗ 2 plugins do not support SPI 1.1.0');
     expect(text).toContain('Problems:\n  TRIB_PLUGIN_MANIFEST_INVALID  package fixture-bad-manifest');
     expect(text).toContain(
       '  TRIB_PLUGIN_DUPLICATE_TYPE  binding type "twin" is provided by both fixture-twin-a and fixture-twin-b',
