@@ -8,6 +8,10 @@ export const errors = defineErrors({
     message: 'Kafka refused the gateway credentials ({mechanism} on {servers}): {reason}',
     status: 503,
   },
+  TRIB_KAFKA_OAUTH_TOKEN: {
+    message: 'cannot obtain an OAUTHBEARER token from {source}: {reason}',
+    status: 503,
+  },
   TRIB_KAFKA_AUTHORIZATION: { message: 'Kafka denied {operation} on {resource}: {reason}', status: 503 },
   TRIB_KAFKA_UNKNOWN_TOPIC: { message: 'topic "{topic}" does not exist', status: 404 },
   TRIB_KAFKA_INVALID_RECORD: { message: 'record refused by Kafka: {reason}', status: 400 },

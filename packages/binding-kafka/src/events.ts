@@ -8,7 +8,8 @@
  * `kafka.connection.recovered`. While the cluster is down or refused, the monitor probes it
  * with backoff, so that recovery is noticed (and reported) even when no stream is asking.
  * Authorization failures are tracked per operation and resource; an unsupported protocol
- * version is reported once per binding.
+ * version is reported once per binding. OAUTHBEARER token sources (`client/oauth.ts`) report
+ * `kafka.oauth.token.failed` / `kafka.oauth.token.recovered` the same way: on transitions.
  *
  * Details carry host names, codes and topic names, never credentials or payloads.
  *
@@ -23,6 +24,8 @@ export const KAFKA_EVENTS = {
   authenticationFailed: 'kafka.authentication.failed',
   authorizationFailed: 'kafka.authorization.failed',
   versionUnsupported: 'kafka.version.unsupported',
+  oauthTokenFailed: 'kafka.oauth.token.failed',
+  oauthTokenRecovered: 'kafka.oauth.token.recovered',
 } as const;
 
 export type KafkaEventName = (typeof KAFKA_EVENTS)[keyof typeof KAFKA_EVENTS];

@@ -19,6 +19,7 @@ import type {
 } from '@tributary/kernel';
 import { definePlugin } from '@tributary/kernel';
 import { KafkaClientBinding } from './client/binding.ts';
+import { createTokenSource } from './client/oauth.ts';
 import { createPlatformaticPort } from './client/platformatic.ts';
 import type { KafkaClientOptions } from './config/options.ts';
 import { clientOptionsSchema } from './config/schema.ts';
@@ -36,7 +37,10 @@ export interface KafkaKind<Options> {
 const client: KafkaKind<KafkaClientOptions> = {
   schema: clientOptionsSchema,
   validate: validateClientOptions,
-  create: (ctx) => new KafkaClientBinding(ctx, createPlatformaticPort),
+  create: (ctx) =>
+    new KafkaClientBinding(ctx, (options, tls) =>
+      createPlatformaticPort(options, tls, createTokenSource(ctx, options)),
+    ),
 };
 
 const cache: KafkaKind<KafkaCacheOptions> = {

@@ -38,6 +38,7 @@ import { isIP } from 'node:net';
 import type { KafkaAcks, KafkaHeader, KafkaIsolation } from '../index.ts';
 import { backoff, type ResolvedClientOptions } from '../config/options.ts';
 import type { TlsMaterial } from '../config/tls.ts';
+import type { TokenSource } from './oauth.ts';
 import type {
   FetchedPartition,
   FetchedRecord,
@@ -85,12 +86,16 @@ const RESOURCE_TOPIC = 2;
 const ok = <T>(value: T): PortResult<T> => ({ ok: true, value });
 const failed = <T>(error: PortError): PortResult<T> => ({ ok: false, error });
 
-/** Creates the port. Nothing connects until the first request. */
+/**
+ * Creates the port. Nothing connects until the first request. `tokens` supplies OAUTHBEARER
+ * tokens per connection (`sasl.oauth`, `sasl.guard`); the port closes it when it closes.
+ */
 export function createPlatformaticPort(
   options: ResolvedClientOptions,
   tls: TlsMaterial | undefined,
+  tokens?: TokenSource,
 ): KafkaPort {
-  return new PlatformaticPort(options, tls);
+  return new PlatformaticPort(options, tls, tokens);
 }
 
 class PlatformaticPort implements KafkaPort {
@@ -102,11 +107,13 @@ class PlatformaticPort implements KafkaPort {
   private idempotentProducer: Producer | undefined;
   private readonly fetchers = new Set<PlatformaticFetcher>();
   private readonly members = new Set<PlatformaticGroupMember>();
+  private readonly tokens: TokenSource | undefined;
   private closed = false;
 
-  constructor(options: ResolvedClientOptions, tls: TlsMaterial | undefined) {
+  constructor(options: ResolvedClientOptions, tls: TlsMaterial | undefined, tokens: TokenSource | undefined) {
     this.options = options;
-    this.connection = connectionOptions(options, tls);
+    this.tokens = tokens;
+    this.connection = connectionOptions(options, tls, tokens);
     this.base = {
       ...this.connection,
       clientId: options.clientId,
@@ -296,6 +303,7 @@ class PlatformaticPort implements KafkaPort {
     clients.push(this.producer.close(true), this.admin.close());
     if (this.idempotentProducer) clients.push(this.idempotentProducer.close(true));
     await Promise.allSettled(clients);
+    this.tokens?.close();
   }
 
   // --- for fetchers ---
@@ -705,7 +713,11 @@ function fetchedPartition(
 
 // --- connection options ---
 
-function connectionOptions(options: ResolvedClientOptions, tls: TlsMaterial | undefined): ConnectionOptions {
+function connectionOptions(
+  options: ResolvedClientOptions,
+  tls: TlsMaterial | undefined,
+  tokens: TokenSource | undefined,
+): ConnectionOptions {
   const connection: ConnectionOptions = {
     connectTimeout: options.connectTimeoutMs,
     requestTimeout: options.requestTimeoutMs,
@@ -715,6 +727,10 @@ function connectionOptions(options: ResolvedClientOptions, tls: TlsMaterial | un
     if (options.sasl.username !== undefined) sasl.username = options.sasl.username;
     if (options.sasl.password !== undefined) sasl.password = options.sasl.password;
     if (options.sasl.token !== undefined) sasl.token = options.sasl.token;
+    // The library calls a token function on every connection and on every re-authentication
+    // (KIP-368, at 80 % of the session lifetime the broker grants), so a fresh token reaches
+    // connections that live longer than one token.
+    if (tokens !== undefined) sasl.token = () => tokens.token();
     connection.sasl = sasl;
   }
   if (tls !== undefined) {
@@ -910,6 +926,10 @@ export function classifyError(error: unknown, topic?: string): PortError {
   const apis = nodes.filter((node) => typeof node.apiId === 'string');
   const apiOf = (node: ErrorNode) => node.apiId as string;
 
+  // No OAUTHBEARER token could be obtained (client/oauth.ts): say why, not only that SASL failed.
+  const tokenError = nodes.find((node) => codeOf(node) === 'TRIB_KAFKA_OAUTH_TOKEN');
+  if (tokenError !== undefined)
+    return make('authentication', messageOf(tokenError), { cause: 'OAUTH_TOKEN' });
   const authApi = apis.find((node) => AUTHENTICATION_APIS.has(apiOf(node)));
   const authError = nodes.find((node) => codeOf(node) === 'PLT_KFK_AUTHENTICATION');
   if (authApi !== undefined || authError !== undefined) {

@@ -16,14 +16,43 @@ export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
  */
 export type KafkaTlsSource = { readonly file: string } | { readonly vault: string };
 
+/**
+ * OAUTHBEARER tokens from an OAuth 2.0 authorization server, with the client credentials grant
+ * (RFC 6749 §4.4). See `client/oauth.ts`.
+ */
+export interface KafkaOAuthOptions {
+  /** The token endpoint, `https://…` (or `http://` for a server on the same host). */
+  readonly tokenEndpoint: string;
+  readonly clientId: string;
+  /** Use `${{ env.… }}`; never logged. */
+  readonly clientSecret: string;
+  /** How the client authenticates: HTTP Basic (`client_secret_basic`, default) or in the body. */
+  readonly clientAuth?: 'basic' | 'post';
+  /** Space-separated scopes to ask for. */
+  readonly scope?: string;
+  /** `audience` parameter of the request (as Auth0, Okta and Keycloak understand it). */
+  readonly audience?: string;
+  /**
+   * Fetch a new token this long before the current one expires; the default is 20 % of the
+   * token's lifetime, at most 60 s. Never more than half the lifetime.
+   */
+  readonly refreshBeforeExpirySeconds?: number;
+  /** Trust for an `https` token endpoint; the system CAs when omitted. */
+  readonly tls?: { readonly ca?: KafkaTlsSource };
+}
+
 export interface KafkaSaslOptions {
   readonly mechanism: KafkaSaslMechanism;
   /** PLAIN and SCRAM. */
   readonly username?: string;
   /** PLAIN and SCRAM. */
   readonly password?: string;
-  /** OAUTHBEARER: a static bearer token. */
+  /** OAUTHBEARER: a static bearer token. One of `token`, `oauth`, `guard`. */
   readonly token?: string;
+  /** OAUTHBEARER: tokens from an OAuth 2.0 client credentials grant, refreshed. */
+  readonly oauth?: KafkaOAuthOptions;
+  /** OAUTHBEARER: tokens lent by this guard (`GuardHandler.credentials`). */
+  readonly guard?: string;
 }
 
 export interface KafkaTlsOptions {

@@ -103,7 +103,9 @@ export const clientOptionsSchema: JsonSchema = {
       properties: {
         mechanism: {
           enum: ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'],
-          description: 'SASL mechanism. `oauthbearer` sends a static bearer `token`.',
+          description:
+            'SASL mechanism. `oauthbearer` takes exactly one of `token` (static), `oauth` (client ' +
+            'credentials, refreshed) or `guard` (a token lent by a guard).',
         },
         username: { type: 'string', minLength: 1, description: 'User name (PLAIN and SCRAM).' },
         password: { type: 'string', minLength: 1, description: 'Password (PLAIN and SCRAM).' },
@@ -112,13 +114,63 @@ export const clientOptionsSchema: JsonSchema = {
           minLength: 1,
           description: 'Bearer token (OAUTHBEARER), sent as it is; it is not refreshed.',
         },
+        oauth: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['tokenEndpoint', 'clientId', 'clientSecret'],
+          description:
+            'OAUTHBEARER tokens from an OAuth 2.0 client credentials grant (RFC 6749 §4.4), cached ' +
+            'and refreshed before they expire.',
+          properties: {
+            tokenEndpoint: {
+              type: 'string',
+              pattern: '^https?://',
+              description: 'Token endpoint URL of the authorization server.',
+            },
+            clientId: { type: 'string', minLength: 1, description: 'OAuth client id.' },
+            clientSecret: {
+              type: 'string',
+              minLength: 1,
+              description: 'OAuth client secret; use `${{ env.OAUTH_CLIENT_SECRET }}`. Never logged.',
+            },
+            clientAuth: {
+              enum: ['basic', 'post'],
+              default: 'basic',
+              description:
+                'Client authentication: HTTP Basic (`client_secret_basic`) or form fields ' +
+                '(`client_secret_post`).',
+            },
+            scope: { type: 'string', minLength: 1, description: 'Space-separated scopes to ask for.' },
+            audience: { type: 'string', minLength: 1, description: '`audience` request parameter.' },
+            refreshBeforeExpirySeconds: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 86_400,
+              description:
+                'Fetch a new token this long before the current one expires (at most half its ' +
+                'lifetime). Default: 20 % of the lifetime, at most 60 s.',
+            },
+            tls: {
+              type: 'object',
+              additionalProperties: false,
+              description: 'Trust for an https token endpoint.',
+              properties: { ca: tlsSource('Trusted CA certificates', 'trust anchors') },
+            },
+          },
+        },
+        guard: {
+          type: 'string',
+          minLength: 1,
+          description:
+            'Name of a guard (under `guards`) that lends OAUTHBEARER tokens; asked for every ' +
+            'connection and re-authentication.',
+        },
       },
       allOf: [
         {
           if: { properties: { mechanism: { enum: ['plain', 'scram-sha-256', 'scram-sha-512'] } } },
           then: { required: ['username', 'password'] },
         },
-        { if: { properties: { mechanism: { const: 'oauthbearer' } } }, then: { required: ['token'] } },
       ],
     },
     tls: {

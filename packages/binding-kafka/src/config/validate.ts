@@ -23,7 +23,7 @@ export function optionsIssue(binding: string, path: readonly string[], reason: s
 
 export function validateClientOptions(
   config: BindingConfig<KafkaClientOptions>,
-  _gateway: GatewayConfig,
+  gateway: GatewayConfig,
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const options = config.options;
@@ -82,24 +82,93 @@ export function validateClientOptions(
       ),
     );
   }
-  if (
-    options.sasl !== undefined &&
-    options.sasl.mechanism !== 'oauthbearer' &&
-    options.sasl.token !== undefined
-  ) {
-    issues.push(optionsIssue(name, ['sasl', 'token'], `a token is only used by the oauthbearer mechanism`));
+  if (options.sasl !== undefined) issues.push(...validateSasl(config, gateway));
+  return issues;
+}
+
+const OAUTHBEARER_SOURCES = ['token', 'oauth', 'guard'] as const;
+
+/** SASL: which fields go with which mechanism; OAUTHBEARER takes exactly one token source. */
+function validateSasl(config: BindingConfig<KafkaClientOptions>, gateway: GatewayConfig): ConfigIssue[] {
+  const sasl = config.options.sasl;
+  const name = config.name;
+  if (sasl === undefined) return [];
+  const issues: ConfigIssue[] = [];
+  const sources = OAUTHBEARER_SOURCES.filter((field) => sasl[field] !== undefined);
+  if (sasl.mechanism !== 'oauthbearer') {
+    for (const field of sources) {
+      issues.push(
+        optionsIssue(name, ['sasl', field], `\`${field}\` is only used by the oauthbearer mechanism`),
+      );
+    }
+    return issues;
   }
-  if (
-    options.sasl?.mechanism === 'oauthbearer' &&
-    (options.sasl.username !== undefined || options.sasl.password !== undefined)
-  ) {
+  if (sasl.username !== undefined || sasl.password !== undefined) {
     issues.push(
       optionsIssue(
         name,
-        ['sasl', options.sasl.username !== undefined ? 'username' : 'password'],
-        `oauthbearer authenticates with \`token\` only`,
+        ['sasl', sasl.username !== undefined ? 'username' : 'password'],
+        'oauthbearer authenticates with a token (`token`, `oauth` or `guard`), not a username and password',
       ),
     );
+  }
+  if (sources.length === 0) {
+    issues.push(
+      optionsIssue(
+        name,
+        ['sasl'],
+        'oauthbearer needs one token source: `token` (static), `oauth` (client credentials) or `guard`',
+      ),
+    );
+  } else if (sources.length > 1) {
+    issues.push(
+      optionsIssue(
+        name,
+        ['sasl', sources[1]!],
+        `oauthbearer takes one token source, but ${sources.map((s) => `\`${s}\``).join(' and ')} are set`,
+      ),
+    );
+  }
+  if (sasl.guard !== undefined && !Object.hasOwn(gateway.guards, sasl.guard)) {
+    const known = Object.keys(gateway.guards);
+    issues.push(
+      optionsIssue(
+        name,
+        ['sasl', 'guard'],
+        `guard "${sasl.guard}" is not defined under \`guards\`` +
+          (known.length === 0 ? '' : ` (defined: ${known.map((g) => `"${g}"`).join(', ')})`),
+      ),
+    );
+  }
+  const oauth = sasl.oauth;
+  if (oauth !== undefined) {
+    let endpoint: URL | undefined;
+    try {
+      endpoint = new URL(oauth.tokenEndpoint);
+    } catch {
+      issues.push(
+        optionsIssue(name, ['sasl', 'oauth', 'tokenEndpoint'], `"${oauth.tokenEndpoint}" is not a URL`),
+      );
+    }
+    if (endpoint !== undefined && (endpoint.username !== '' || endpoint.password !== '')) {
+      issues.push(
+        optionsIssue(
+          name,
+          ['sasl', 'oauth', 'tokenEndpoint'],
+          'the token endpoint must not carry credentials; use clientId and clientSecret',
+        ),
+      );
+    }
+    const ca = oauth.tls?.ca;
+    if (ca !== undefined && 'vault' in ca && config.vault === undefined) {
+      issues.push(
+        optionsIssue(
+          name,
+          ['sasl', 'oauth', 'tls', 'ca', 'vault'],
+          `sasl.oauth.tls.ca names vault alias "${ca.vault}", but the binding has no \`vault\``,
+        ),
+      );
+    }
   }
   return issues;
 }

@@ -30,6 +30,8 @@ async function attempt(options: unknown, extras: GatewayExtras = {}): Promise<Tr
   return result;
 }
 
+const OAUTH = { tokenEndpoint: 'https://idp.example/oauth2/token', clientId: 'gw', clientSecret: 's' };
+
 const issues = (error: TributaryError) => error.issues.map((issue) => [issue.code, issue.pointer]);
 
 describe('kafka client options', () => {
@@ -56,10 +58,64 @@ describe('kafka client options', () => {
       `${OPTIONS}/sasl/password`,
     ],
     [
-      'OAUTHBEARER without a token',
+      'OAUTHBEARER without a token source',
       { servers: ['k:9092'], sasl: { mechanism: 'oauthbearer' } },
+      'TRIB_KAFKA_OPTIONS',
+      `${OPTIONS}/sasl`,
+    ],
+    [
+      'OAUTHBEARER with two token sources',
+      { servers: ['k:9092'], sasl: { mechanism: 'oauthbearer', token: 't', oauth: OAUTH } },
+      'TRIB_KAFKA_OPTIONS',
+      `${OPTIONS}/sasl/oauth`,
+    ],
+    [
+      'OAUTHBEARER from a guard that is not defined',
+      { servers: ['k:9092'], sasl: { mechanism: 'oauthbearer', guard: 'nope' } },
+      'TRIB_KAFKA_OPTIONS',
+      `${OPTIONS}/sasl/guard`,
+    ],
+    [
+      'oauth with PLAIN',
+      { servers: ['k:9092'], sasl: { mechanism: 'plain', username: 'u', password: 'p', oauth: OAUTH } },
+      'TRIB_KAFKA_OPTIONS',
+      `${OPTIONS}/sasl/oauth`,
+    ],
+    [
+      'oauth without a client secret',
+      {
+        servers: ['k:9092'],
+        sasl: { mechanism: 'oauthbearer', oauth: { tokenEndpoint: 'https://idp/token', clientId: 'c' } },
+      },
       'TRIB_CONFIG_SCHEMA',
-      `${OPTIONS}/sasl/token`,
+      `${OPTIONS}/sasl/oauth/clientSecret`,
+    ],
+    [
+      'oauth with a token endpoint that is not http(s)',
+      {
+        servers: ['k:9092'],
+        sasl: { mechanism: 'oauthbearer', oauth: { ...OAUTH, tokenEndpoint: 'ftp://x' } },
+      },
+      'TRIB_CONFIG_SCHEMA',
+      `${OPTIONS}/sasl/oauth/tokenEndpoint`,
+    ],
+    [
+      'oauth with credentials in the token endpoint',
+      {
+        servers: ['k:9092'],
+        sasl: { mechanism: 'oauthbearer', oauth: { ...OAUTH, tokenEndpoint: 'https://a:b@idp/token' } },
+      },
+      'TRIB_KAFKA_OPTIONS',
+      `${OPTIONS}/sasl/oauth/tokenEndpoint`,
+    ],
+    [
+      'oauth trusting a vault alias without a vault',
+      {
+        servers: ['k:9092'],
+        sasl: { mechanism: 'oauthbearer', oauth: { ...OAUTH, tls: { ca: { vault: 'idp' } } } },
+      },
+      'TRIB_KAFKA_OPTIONS',
+      `${OPTIONS}/sasl/oauth/tls/ca/vault`,
     ],
     [
       'a TLS source with both file and vault',
@@ -147,6 +203,40 @@ describe('kafka client options', () => {
       expect(issues(error)).toContainEqual([code, pointer]);
     });
   }
+
+  it('takes a guard that is defined, and refuses at start one that lends no credentials', async () => {
+    const guards = (options: object) => ({ top: { guards: { idp: { type: 'test', options } } } });
+    const error = await attempt(
+      { servers: ['127.0.0.1:1'], sasl: { mechanism: 'oauthbearer', guard: 'idp' } },
+      guards({ credentials: { x: {} } }),
+    );
+    expect(error.code).toBe('TRIB_LIFECYCLE_START_FAILED');
+    const cause = error.cause as TributaryError;
+    expect(cause.code).toBe('TRIB_KAFKA_OPTIONS');
+    expect(issues(cause)).toEqual([['TRIB_KAFKA_OPTIONS', `${OPTIONS}/sasl/guard`]]);
+    expect(cause.message).toMatch(/cannot lend credentials/);
+
+    const harness = await createTestKernel({
+      config: gatewayConfig(
+        { servers: ['127.0.0.1:1'], sasl: { mechanism: 'oauthbearer', guard: 'idp' } },
+        guards({ outbound: { token: 't' } }),
+      ),
+      plugins: [plugin],
+      logLevel: 'silent',
+    });
+    await harness.stop();
+  });
+
+  it('refuses, when the binding is created, an OAuth CA file that does not exist', async () => {
+    const error = await attempt({
+      servers: ['127.0.0.1:1'],
+      sasl: { mechanism: 'oauthbearer', oauth: { ...OAUTH, tls: { ca: { file: 'no/such/idp-ca.pem' } } } },
+    });
+    expect(error.code).toBe('TRIB_LIFECYCLE_START_FAILED');
+    expect(issues(error.cause as TributaryError)).toEqual([
+      ['TRIB_KAFKA_OPTIONS', `${OPTIONS}/sasl/oauth/tls/ca/file`],
+    ]);
+  });
 
   it('reports every problem at once', async () => {
     const error = await attempt({ servers: [], sasl: { mechanism: 'nope' }, produce: { acks: 2 } });
