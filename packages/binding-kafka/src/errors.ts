@@ -16,6 +16,7 @@ export const errors = defineErrors({
   TRIB_KAFKA_UNKNOWN_TOPIC: { message: 'topic "{topic}" does not exist', status: 404 },
   TRIB_KAFKA_INVALID_RECORD: { message: 'record refused by Kafka: {reason}', status: 400 },
   TRIB_KAFKA_INVALID_TOKEN: { message: 'progress token is not valid: {reason}', status: 400 },
+  TRIB_KAFKA_REBALANCED: { message: 'the consumer group rebalanced: {reason}', status: 409 },
   TRIB_KAFKA_INVALID_BEGIN: { message: 'stream begin is not a kafka request: {reason}', status: 500 },
   TRIB_KAFKA_INTERNAL: { message: 'unexpected Kafka client failure: {reason}', status: 500 },
   TRIB_KAFKA_OPTIONS: { message: 'kafka binding options: {reason}' },

@@ -34,7 +34,10 @@ export type ClusterState = 'unknown' | 'up' | 'down' | 'refused';
 
 /** What a request was, for authorization events and their recovery. */
 export interface RequestScope {
-  /** `produce`, `fetch`, `metadata`, `listOffsets`, `describeConfigs`, `probe`. */
+  /**
+   * `produce`, `fetch`, `metadata`, `listOffsets`, `describeConfigs`, `probe`, or the traffic of
+   * a consumer group member: `group` (joining, heartbeats, rejoins), `commit`, `committed`.
+   */
   readonly operation: string;
   readonly topic?: string;
 }
@@ -136,6 +139,7 @@ export class ConnectionMonitor {
         return;
       }
       case 'timeout':
+      case 'rebalanced':
       case 'unknown-topic':
       case 'invalid-record':
       case 'internal':

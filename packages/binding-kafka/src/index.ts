@@ -19,8 +19,18 @@
  *   {@link KafkaAssignmentEx}, then data frames with {@link KafkaRecordDataEx} for the records of
  *   the assigned partitions, from the group's committed offsets, within the credit the opener
  *   grants. The opener commits progress with a flush carrying {@link KafkaCommitEx} on the
- *   initial half, answered by a flush with {@link KafkaCommitAckEx} on the reply half. Ending or
- *   aborting the stream leaves the group, so that the other members take its partitions over.
+ *   initial half, answered by a flush with {@link KafkaCommitAckEx} on the reply half. A commit
+ *   naming a partition the member no longer holds (the group rebalanced), or refused by Kafka
+ *   because the member's generation ended, is answered `ok: false` with reason `rebalanced`
+ *   and changes nothing; the stream carries on with its current assignment. A member that
+ *   loses its membership (its session expired, it was removed from the group or fenced)
+ *   rejoins by itself and announces its fresh assignment with a new {@link KafkaAssignmentEx}
+ *   (records of the partitions it keeps continue from the group's committed offsets, so
+ *   delivery is at-least-once); the stream fails only when rejoining fails for good or, as a
+ *   fetch stream does, when Kafka stays unreachable (reason `unavailable`) for
+ *   `requestTimeoutMs`. Mappings thus keep a long-lived session (an MQTT persistent session,
+ *   a gRPC stream) open across rebalances. Ending or aborting the stream leaves the group, so
+ *   that the other members take its partitions over.
  * - **meta** / **describe**: the reply begin carries the topic's partitions or configuration.
  *
  * Failures arrive as `reset` / `abort` with a {@link KafkaErrorEx}, which mappings translate into
@@ -241,12 +251,20 @@ export interface KafkaCommitEx extends Extension {
   readonly offsets: readonly { readonly partition: number; readonly offset: bigint }[];
 }
 
-/** Flush on a group stream's reply: the answer to one {@link KafkaCommitEx}. */
+/**
+ * Flush on a group stream's reply: the answer to one {@link KafkaCommitEx}. A commit is all or
+ * nothing: `ok: false` commits none of its offsets.
+ */
 export interface KafkaCommitAckEx extends Extension {
   readonly type: 'kafka';
   readonly kind: 'commit-ack';
   readonly ok: boolean;
-  /** Why the commit failed (e.g. the partitions were reassigned meanwhile), when `ok` is false. */
+  /**
+   * Why the commit failed, when `ok` is false: reason `rebalanced` when it names a partition not
+   * in the member's current assignment or Kafka ended the member's generation (commit the
+   * offsets of the partitions of the latest {@link KafkaAssignmentEx} again); `unavailable` or
+   * `timeout` when Kafka could not be asked.
+   */
   readonly error?: KafkaErrorEx;
 }
 
@@ -277,7 +295,9 @@ export interface KafkaDescribeEx extends Extension {
  * `unavailable` (broker unreachable or restarting → 503 / UNAVAILABLE, retry later),
  * `timeout` (no acknowledgement in time → 503), `authentication` / `authorization`
  * (the gateway's own credentials were refused → 503 with an event), `unknown-topic` (→ 404),
- * `invalid-record` (e.g. too large → 413 / 400), `invalid-token` (→ 400), `internal` (also a
+ * `invalid-record` (e.g. too large → 413 / 400), `invalid-token` (→ 400), `rebalanced` (a
+ * group commit refused because the consumer group moved on; only on {@link KafkaCommitAckEx},
+ * → 409 / the mapping re-commits after the next assignment), `internal` (also a
  * begin that is not a valid Kafka request, code `TRIB_KAFKA_INVALID_BEGIN`). `code` is the
  * `TRIB_KAFKA_*` code, the same as the stream error's.
  */
@@ -292,6 +312,7 @@ export interface KafkaErrorEx extends Extension {
     | 'unknown-topic'
     | 'invalid-record'
     | 'invalid-token'
+    | 'rebalanced'
     | 'internal';
   readonly code: string;
   readonly message: string;

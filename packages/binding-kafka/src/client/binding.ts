@@ -67,8 +67,8 @@ export class KafkaClientBinding implements BindingHandler {
       delay: (attempt) => backoff(this.options, attempt),
     });
     this.port = observePort(raw, this.monitor);
-    // Group members come from the port itself: membership is not request traffic to observe.
-    this.groupMember = raw.groupMember?.bind(raw);
+    // Observed too: joins, heartbeats and commits report connection loss and recovery.
+    this.groupMember = this.port.groupMember?.bind(this.port);
     this.client = {
       name: ctx.name,
       port: this.port,

@@ -1,11 +1,13 @@
 /**
  * A {@link KafkaPort} that reports the outcome of every request to a {@link ConnectionMonitor},
- * so that connection events follow real traffic without the streams knowing about them.
+ * so that connection events follow real traffic without the streams knowing about them:
+ * produce, fetch, metadata and offsets, and the traffic of consumer group members (joining,
+ * heartbeats, rejoins, commits).
  *
  * @module
  */
 import type { ConnectionMonitor, RequestScope } from '../events.ts';
-import type { KafkaFetcher, KafkaPort, PortResult } from './port.ts';
+import type { KafkaFetcher, KafkaGroupMember, KafkaPort, PortResult } from './port.ts';
 
 export function observePort(port: KafkaPort, monitor: ConnectionMonitor): KafkaPort {
   const report = <T>(scope: RequestScope, result: PortResult<T>): PortResult<T> => {
@@ -13,7 +15,8 @@ export function observePort(port: KafkaPort, monitor: ConnectionMonitor): KafkaP
     else monitor.failed(result.error, scope);
     return result;
   };
-  return {
+  const groupMember = port.groupMember?.bind(port);
+  const observed: KafkaPort = {
     async produce(topic, records, acks) {
       const outcomes = await port.produce(topic, records, acks);
       const scope = { operation: 'produce', topic };
@@ -54,4 +57,32 @@ export function observePort(port: KafkaPort, monitor: ConnectionMonitor): KafkaP
     probe: () => port.probe(),
     close: () => port.close(),
   };
+  if (groupMember !== undefined) {
+    // A member's own requests and its background traffic (heartbeats, rejoins) count too: a group
+    // stream may have no partitions to fetch, and then its heartbeats are all it sends.
+    observed.groupMember = (topic, groupId, events): KafkaGroupMember => {
+      const member = groupMember(topic, groupId, {
+        assigned: (partitions) => {
+          monitor.succeeded({ operation: 'group', topic });
+          events.assigned(partitions);
+        },
+        background: (outcome) => {
+          report({ operation: 'group', topic }, outcome);
+          events.background(outcome);
+        },
+        failed: (error) => {
+          monitor.failed(error, { operation: 'group', topic });
+          events.failed(error);
+        },
+      });
+      return {
+        join: async () => report({ operation: 'group', topic }, await member.join()),
+        committed: async (partitions) =>
+          report({ operation: 'committed', topic }, await member.committed(partitions)),
+        commit: async (offsets) => report({ operation: 'commit', topic }, await member.commit(offsets)),
+        leave: () => member.leave(),
+      };
+    };
+  }
+  return observed;
 }

@@ -24,6 +24,7 @@ import {
   Consumer,
   FetchIsolationLevels,
   kGetApi,
+  kGetConnection,
   ProduceAcks,
   Producer,
   protocolErrorsCodesById,
@@ -352,6 +353,12 @@ class PlatformaticGroupMember implements KafkaGroupMember {
   private readonly events: GroupMemberEvents;
   private readonly onLeave: () => void;
   private left = false;
+  /**
+   * The generation whose assignment was last reported. Commits go out as this one, not as the
+   * consumer's `generationId`, which moves on as soon as a rejoin's JoinGroup is answered, before
+   * the new assignment is known.
+   */
+  private joined: { readonly generationId: number; readonly memberId: string } | undefined;
 
   constructor(
     base: ConstructorParameters<typeof Admin>[0],
@@ -382,11 +389,21 @@ class PlatformaticGroupMember implements KafkaGroupMember {
       const partitions = [...new Set(mine.flatMap((assignment) => assignment.partitions))].sort(
         (a, b) => a - b,
       );
+      if (typeof payload.generationId === 'number' && typeof payload.memberId === 'string')
+        this.joined = { generationId: payload.generationId, memberId: payload.memberId };
       this.events.assigned(partitions);
     });
     // A rejoin after a rebalance that failed for good.
     this.consumer.on('error', (error: unknown) => {
       if (!this.left) this.events.failed(classifyError(error, topic));
+    });
+    // Heartbeats run in the background; their outcomes tell whether the coordinator is reachable.
+    // (A heartbeat refused because the generation ended is not reported: the consumer rejoins.)
+    this.consumer.on('consumer:heartbeat:end', () => {
+      if (!this.left) this.events.background(ok(undefined));
+    });
+    this.consumer.on('consumer:heartbeat:error', (payload: { error?: unknown } | undefined) => {
+      if (!this.left) this.events.background(failed(classifyError(payload?.error, topic)));
     });
   }
 
@@ -425,15 +442,46 @@ class PlatformaticGroupMember implements KafkaGroupMember {
   ): Promise<PortResult<void>> {
     if (this.left) return failed(closedError());
     if (offsets.length === 0) return ok(undefined);
+    // Not Consumer.commit(): on ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID it rejoins and commits
+    // again under the new generation, which would overwrite the progress of the member the
+    // partitions moved to. OffsetCommit is sent once, as this member in its current generation.
+    const joined = this.joined;
+    if (joined === undefined || this.consumer.memberId !== joined.memberId) {
+      return failed(make('rebalanced', 'the member is rejoining its group', { cause: 'UNKNOWN_MEMBER_ID' }));
+    }
     try {
-      await this.consumer.commit({
-        offsets: offsets.map(({ partition, offset }) => ({
-          topic: this.topic,
-          partition,
-          offset,
-          leaderEpoch: -1,
-        })),
-      });
+      const coordinator = await this.consumer.findGroupCoordinator();
+      const metadata = await this.consumer.metadata({ topics: [this.topic] });
+      const broker = metadata.brokers.get(coordinator);
+      if (broker === undefined) {
+        return failed(
+          make('unavailable', `the group coordinator ${coordinator} is not in the metadata`, {
+            cause: 'COORDINATOR_NOT_AVAILABLE',
+          }),
+        );
+      }
+      const internals = this.consumer as unknown as GroupInternals;
+      const connection = await new Promise<unknown>((resolve, reject) =>
+        internals[kGetConnection](broker, (error, found) =>
+          error ? reject(asError(error)) : resolve(found),
+        ),
+      );
+      const api = await new Promise<OffsetCommitApi>((resolve, reject) =>
+        internals[kGetApi]('OffsetCommit', (error, found) =>
+          error || !found ? reject(asError(error ?? 'no OffsetCommit API')) : resolve(found),
+        ),
+      );
+      await api.async(connection, this.consumer.groupId, joined.generationId, joined.memberId, null, [
+        {
+          name: this.topic,
+          partitions: offsets.map(({ partition, offset }) => ({
+            partitionIndex: partition,
+            committedOffset: offset,
+            committedLeaderEpoch: -1,
+            committedMetadata: null,
+          })),
+        },
+      ]);
       return ok(undefined);
     } catch (error) {
       return failed(classifyError(error, this.topic));
@@ -447,6 +495,37 @@ class PlatformaticGroupMember implements KafkaGroupMember {
     // Closing leaves the group (LeaveGroup), so that the others rebalance at once.
     await this.consumer.close().catch(() => this.consumer.close(true).catch(() => undefined));
   }
+}
+
+/** The library's errors are Errors (their trees are what classifyError reads); anything else is wrapped. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The library internals a raw OffsetCommit needs (exported symbols, untyped on Consumer). */
+interface GroupInternals {
+  [kGetConnection](broker: unknown, callback: (error: unknown, connection: unknown) => void): void;
+  [kGetApi](name: 'OffsetCommit', callback: (error: unknown, api: OffsetCommitApi | undefined) => void): void;
+}
+
+/** Kafka protocol: OffsetCommit v2+ (`generation_id_or_member_epoch`, `member_id`, `group_instance_id`). */
+interface OffsetCommitApi {
+  async(
+    connection: unknown,
+    groupId: string,
+    generationIdOrMemberEpoch: number,
+    memberId: string,
+    groupInstanceId: string | null,
+    topics: {
+      name: string;
+      partitions: {
+        partitionIndex: number;
+        committedOffset: bigint;
+        committedLeaderEpoch: number;
+        committedMetadata: string | null;
+      }[];
+    }[],
+  ): Promise<unknown>;
 }
 
 type FetchArgs = [
@@ -826,6 +905,15 @@ const INVALID_RECORD_APIS = new Set([
   'UNSUPPORTED_COMPRESSION_TYPE',
   'UNSUPPORTED_FOR_MESSAGE_FORMAT',
 ]);
+/** The member's generation ended: its commits no longer count (Kafka protocol: OffsetCommit). */
+const REBALANCE_APIS = new Set([
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'REBALANCE_IN_PROGRESS',
+  'FENCED_INSTANCE_ID',
+  'STALE_MEMBER_EPOCH',
+  'FENCED_MEMBER_EPOCH',
+]);
 const LEADERSHIP_APIS = new Set([
   'NOT_LEADER_OR_FOLLOWER',
   'LEADER_NOT_AVAILABLE',
@@ -905,6 +993,7 @@ function classifyApi(apiId: string, topic: string | undefined, serverMessage: st
     });
   }
   if (INVALID_RECORD_APIS.has(apiId)) return make('invalid-record', detail, { cause: apiId });
+  if (REBALANCE_APIS.has(apiId)) return make('rebalanced', detail, { cause: apiId });
   if (LEADERSHIP_APIS.has(apiId)) return make('unavailable', detail, { cause: apiId, staleMetadata: true });
   if (UNAVAILABLE_APIS.has(apiId)) return make('unavailable', detail, { cause: apiId });
   if (apiId === 'REQUEST_TIMED_OUT') return make('timeout', detail, { cause: apiId });

@@ -143,6 +143,13 @@ export interface GroupMemberEvents {
    * joining and after every rebalance. Partitions not listed must no longer be read.
    */
   assigned(partitions: readonly number[]): void;
+  /**
+   * The outcome of a request the member made in the background (a heartbeat, a rejoin), so
+   * that connection trouble on the group's traffic is noticed like any other request's.
+   * Losing the membership is not a failure here: the member rejoins by itself and reports the
+   * new assignment through {@link assigned}.
+   */
+  background(outcome: PortResult<void>): void;
   /** The membership was lost for good (rejoining failed); the member is unusable. */
   failed(error: PortError): void;
 }
@@ -157,7 +164,11 @@ export interface KafkaGroupMember {
   join(): Promise<PortResult<void>>;
   /** The group's committed offsets (next offset to read) of the listed partitions that have one. */
   committed(partitions: readonly number[]): Promise<PortResult<ReadonlyMap<number, bigint>>>;
-  /** Commits offsets (next offset to read) to the group, as this member. */
+  /**
+   * Commits offsets (next offset to read) to the group, as this member in its current
+   * generation. Never rejoins to make a commit succeed: a commit Kafka refuses because the
+   * generation ended (or the member is rejoining) fails with reason `rebalanced`.
+   */
   commit(
     offsets: readonly { readonly partition: number; readonly offset: bigint }[],
   ): Promise<PortResult<void>>;

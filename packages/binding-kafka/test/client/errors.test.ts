@@ -112,6 +112,19 @@ describe('classifyError', () => {
     });
   });
 
+  it('maps a commit refused because the generation ended to rebalanced, not retriable', () => {
+    // Kafka protocol: OffsetCommit (api key 8), error codes 22, 25 and 27.
+    for (const [code, name] of [
+      [22, 'ILLEGAL_GENERATION'],
+      [25, 'UNKNOWN_MEMBER_ID'],
+      [27, 'REBALANCE_IN_PROGRESS'],
+    ] as const) {
+      expect(
+        classifyError(new ResponseError(8, 9, { '/topics/0/partitions/0': [code, null] }, {}), 'orders'),
+      ).toMatchObject({ reason: 'rebalanced', cause: name, retriable: false, staleMetadata: false });
+    }
+  });
+
   it('tells a request timeout from a connection timeout', () => {
     expect(classifyError(new TimeoutError('Request timed out'))).toMatchObject({
       reason: 'timeout',
@@ -155,6 +168,7 @@ describe('streamError', () => {
     ['unknown-topic', 'TRIB_KAFKA_UNKNOWN_TOPIC', 404],
     ['invalid-record', 'TRIB_KAFKA_INVALID_RECORD', 400],
     ['invalid-token', 'TRIB_KAFKA_INVALID_TOKEN', 400],
+    ['rebalanced', 'TRIB_KAFKA_REBALANCED', 409],
     ['internal', 'TRIB_KAFKA_INTERNAL', 500],
   ] as const;
   for (const [reason, code, status] of cases) {

@@ -14,14 +14,22 @@
  * returned has been handed over.
  *
  * **Commits.** A flush with {@link KafkaCommitEx} on the initial half commits its offsets to the
- * group; each is answered, in order, by a flush with {@link KafkaCommitAckEx}. A failed commit
- * (e.g. after the partitions moved to another member) is answered with `ok: false` and leaves
- * the stream open.
+ * group; each is answered, in order, by a flush with {@link KafkaCommitAckEx}. A commit naming a
+ * partition outside the current assignment is refused here (`rebalanced`) without asking Kafka:
+ * the classic protocol checks only the member's generation, not who owns a partition, so it
+ * would overwrite the progress of the partition's new owner. A commit Kafka refuses (the
+ * generation ended) is `rebalanced` too. A failed commit changes nothing and leaves the stream
+ * open.
+ *
+ * **Losing the membership** (session expired, removed from the group, fenced) is not the end of
+ * the stream: the member rejoins by itself and the new assignment is announced as usual. Only a
+ * rejoin that fails for good fails the stream.
  *
  * **Closing.** Ending or aborting the stream leaves the group at once, so that the other members
  * rebalance without waiting for the session timeout. Kafka trouble is retried with backoff; if
- * nothing has succeeded for `requestTimeoutMs` since the first failure, or the membership is lost
- * for good, the stream fails with a {@link KafkaErrorEx}.
+ * no fetch has succeeded for `requestTimeoutMs` since the first failure, or none of the
+ * membership's requests (heartbeats, rejoins) has, the stream fails with reason `unavailable`,
+ * as a fetch stream does.
  *
  * @module
  */
@@ -95,6 +103,8 @@ export class GroupStream implements ClientStream {
   private readonly filter: RecordPredicate;
   private readonly createMember: GroupMemberFactory;
   private readonly failures: FailureWindow;
+  /** The same rule for the membership's background requests (heartbeats, rejoins). */
+  private readonly membership: FailureWindow;
   private member: KafkaGroupMember | undefined;
   private fetcher: KafkaFetcher | undefined;
   private state: 'starting' | 'running' | 'closed' = 'starting';
@@ -102,6 +112,8 @@ export class GroupStream implements ClientStream {
   private generation = 0;
   /** An assignment that arrived before the reply opened. */
   private pendingAssignment: readonly number[] | undefined;
+  /** The partitions of the latest assignment announced to the opener. */
+  private assigned: ReadonlySet<number> = new Set();
   private readonly partitions = new Map<number, PartitionState>();
   private readonly nodes = new Map<number, NodeState>();
   private chunks: Chunk[] = [];
@@ -127,6 +139,7 @@ export class GroupStream implements ClientStream {
     this.filter = filter;
     this.createMember = createMember;
     this.failures = new FailureWindow(ctx.options, () => this.fail(unreachable(ctx, this.lastError)));
+    this.membership = new FailureWindow(ctx.options, () => this.fail(unreachable(ctx, this.lastError)));
     this.handler = {
       onFlush: (ext) => this.onAppFlush(ext),
       onEnd: () => this.onAppEnd(),
@@ -156,10 +169,23 @@ export class GroupStream implements ClientStream {
   private onAppFlush(ext: Extension | undefined): void {
     if (this.state === 'closed') return;
     const parsed = parseCommit(ext);
+    // Checked against the assignment when the commit arrives, before any later rebalance.
+    const assigned = this.assigned;
+    const foreign = parsed.ok
+      ? [...new Set(parsed.value.map((o) => o.partition))].filter((p) => !assigned.has(p))
+      : [];
     this.commits = this.commits.then(async () => {
       let answer: KafkaCommitAckEx;
       if (!parsed.ok) {
         answer = this.commitAck(clientFailure('internal', parsed.reason));
+      } else if (foreign.length > 0) {
+        const held = assigned.size === 0 ? 'none' : [...assigned].join(', ');
+        answer = this.commitAck(
+          clientFailure(
+            'rebalanced',
+            `partition(s) ${foreign.join(', ')} of topic "${this.topic}" are not assigned to this member (it holds ${held}); nothing was committed`,
+          ),
+        );
       } else {
         const member = this.member;
         const result =
@@ -270,6 +296,7 @@ export class GroupStream implements ClientStream {
     if (this.state !== 'starting') return undefined;
     this.member = this.createMember(this.topic, this.begin.groupId, {
       assigned: (partitions) => this.onNetAssigned(partitions),
+      background: (outcome) => this.onNetBackground(outcome),
       failed: (error) => this.fail(error),
     });
     const joined = await this.retry(
@@ -286,13 +313,32 @@ export class GroupStream implements ClientStream {
     return undefined;
   }
 
+  /** Heartbeats and rejoins: Kafka unreachable for `requestTimeoutMs` fails the stream. */
+  private onNetBackground(outcome: PortResult<void>): void {
+    if (this.state === 'closed') return;
+    if (outcome.ok) {
+      this.membership.success();
+      return;
+    }
+    const error = outcome.error;
+    if (error.reason === 'authentication' || error.reason === 'authorization') {
+      this.fail(error);
+      return;
+    }
+    if (error.reason !== 'unavailable' && error.reason !== 'timeout') return;
+    this.lastError = error;
+    this.membership.failure();
+  }
+
   private onNetAssigned(partitions: readonly number[]): void {
+    this.membership.success();
     if (this.state === 'starting') {
       this.pendingAssignment = partitions;
       return;
     }
     if (this.state !== 'running' || this.ending) return;
     const generation = ++this.generation;
+    this.assigned = new Set(partitions);
     this.partitions.clear();
     this.chunks = [];
     for (const node of this.nodes.values()) node.outstanding = 0;
@@ -520,6 +566,7 @@ export class GroupStream implements ClientStream {
     this.stopFetching();
     this.state = 'closed';
     this.failures.dispose();
+    this.membership.dispose();
     const member = this.member;
     this.member = undefined;
     // Leaving tells the coordinator at once, so that the others rebalance now.

@@ -73,6 +73,8 @@ export function streamError(
         return errors.TRIB_KAFKA_INVALID_RECORD({ reason: error.message });
       case 'invalid-token':
         return errors.TRIB_KAFKA_INVALID_TOKEN({ reason: error.message });
+      case 'rebalanced':
+        return errors.TRIB_KAFKA_REBALANCED({ reason: error.message });
       case 'internal':
         return errors.TRIB_KAFKA_INTERNAL({ reason: error.message });
     }
@@ -90,7 +92,7 @@ export function streamError(
 
 /** A failure found by the binding itself (bad input). */
 export function clientFailure(
-  reason: 'invalid-record' | 'invalid-token' | 'internal',
+  reason: 'invalid-record' | 'invalid-token' | 'rebalanced' | 'internal',
   message: string,
 ): Failure {
   return { reason, message, retriable: false };
