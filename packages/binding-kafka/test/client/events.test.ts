@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import type { DiagnosticEvent, Logger } from '@tributary/kernel';
 import { ConnectionMonitor, KAFKA_EVENTS } from '../../src/events.ts';
-import type { PortError, PortResult } from '../../src/client/port.ts';
+import { observePort } from '../../src/client/observed.ts';
+import type {
+  GroupMemberEvents,
+  KafkaGroupMember,
+  KafkaPort,
+  PortError,
+  PortResult,
+} from '../../src/client/port.ts';
 import { eventually } from './helpers.ts';
 
 const silent: Logger = {
@@ -103,6 +110,52 @@ describe('ConnectionMonitor', () => {
     m.failed(error('unavailable', { staleMetadata: true }), { operation: 'fetch', topic: 'x' });
     m.failed(error('unavailable', { cause: 'CLIENT_CLOSED' }), { operation: 'fetch', topic: 'x' });
     expect(names()).toEqual([KAFKA_EVENTS.versionUnsupported]);
+    m.close();
+  });
+});
+
+describe('observePort: group members', () => {
+  it('reports heartbeats, joins and commits to the monitor; a refused commit is not a lost connection', async () => {
+    let probeUp = false;
+    const { m, names } = monitor(() =>
+      Promise.resolve(
+        probeUp
+          ? { ok: true as const, value: undefined }
+          : { ok: false as const, error: error('unavailable') },
+      ),
+    );
+    let events: GroupMemberEvents | undefined;
+    let commitResult: PortResult<void> = { ok: false, error: error('rebalanced', { retriable: false }) };
+    // A port that has only what the wrapper forwards; its member reports what the test says.
+    const port = {
+      groupMember: (_topic: string, _groupId: string, e: GroupMemberEvents): KafkaGroupMember => {
+        events = e;
+        return {
+          join: () => Promise.resolve({ ok: true, value: undefined }),
+          committed: () => Promise.resolve({ ok: true, value: new Map() }),
+          commit: () => Promise.resolve(commitResult),
+          leave: () => Promise.resolve(),
+        };
+      },
+    } as unknown as KafkaPort;
+    const seen: string[] = [];
+    const member = observePort(port, m).groupMember!('orders', 'g', {
+      assigned: (partitions) => seen.push(`assigned ${partitions.join(',')}`),
+      background: (outcome) => seen.push(`background ${outcome.ok}`),
+      failed: (e) => seen.push(`failed ${e.reason}`),
+    });
+    expect((await member.join()).ok).toBe(true);
+    expect(m.state).toBe('up');
+    expect((await member.commit([{ partition: 0, offset: 1n }])).ok).toBe(false);
+    expect(m.state).toBe('up');
+    events!.background({ ok: false, error: error('unavailable', { cause: 'ECONNREFUSED' }) });
+    expect(names()).toEqual([KAFKA_EVENTS.connectionLost]);
+    commitResult = { ok: true, value: undefined };
+    events!.background({ ok: true, value: undefined });
+    expect(names()).toEqual([KAFKA_EVENTS.connectionLost, KAFKA_EVENTS.connectionRecovered]);
+    events!.assigned([0, 2]);
+    expect(seen).toEqual(['background false', 'background true', 'assigned 0,2']);
+    probeUp = true;
     m.close();
   });
 });
