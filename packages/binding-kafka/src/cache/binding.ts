@@ -1,5 +1,5 @@
 import type { BindingContext, BindingHandler, Extension, Stream, StreamHandler } from '@tributary/kernel';
-import type { KafkaBeginEx } from '../index.ts';
+import type { KafkaAckEx, KafkaBeginEx } from '../index.ts';
 import { CacheMemory } from './memory.ts';
 import { relay } from './relay.ts';
 import type { KafkaCacheOptions } from './schema.ts';
@@ -75,11 +75,19 @@ export class KafkaCacheBinding implements BindingHandler {
         return this.topic(begin.topic).subscribe(stream, begin);
       // Writes, metadata and group membership (whose offsets live in Kafka) are the client's.
       case 'produce':
+        return relay(this.ctx, this.exit, stream, begin, (ext) => this.onProduceAnswer(begin.topic, ext));
       case 'meta':
       case 'describe':
       case 'group':
         return relay(this.ctx, this.exit, stream, begin);
     }
+  }
+
+  /** Remembers acknowledged writes of cached topics, so that reads after them include them. */
+  private onProduceAnswer(topic: string, ext: Extension | undefined): void {
+    const ack = ext as KafkaAckEx | undefined;
+    if (ack?.type !== 'kafka' || ack.kind !== 'ack') return;
+    this.topics.get(topic)?.acknowledged(ack.partition, ack.offset);
   }
 
   start(): Promise<void> {

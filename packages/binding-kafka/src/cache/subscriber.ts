@@ -7,6 +7,11 @@ import { closing, keyString, type Entry, type PartitionLog } from './log.ts';
 import { errors } from '../errors.ts';
 
 const EMPTY = new Uint8Array(0);
+/**
+ * How long a new subscriber waits for records acknowledged through this cache to arrive from the
+ * upstream fetch before it reports caught-up anyway (the upstream may be down).
+ */
+export const READ_YOUR_WRITES_MS = 5_000;
 
 /** What a subscriber needs from its topic. */
 export interface SubscriberHost {
@@ -22,6 +27,13 @@ export interface SubscriberHost {
   goReplay(subscriber: CacheSubscriber): void;
   /** Opens a fetch from Kafka for records the cache no longer holds. */
   refetch(partition: number, offset: bigint, handler: StreamHandler): Stream;
+  /**
+   * The offset after the last record Kafka acknowledged to a producer through this cache, per
+   * partition: a subscriber starting now must not report caught-up before the log holds it.
+   */
+  written(partition: number): bigint | undefined;
+  /** Calls `subscriber.wake()` once, the next time a log grows. */
+  awaitAppend(subscriber: CacheSubscriber): void;
   closed(subscriber: CacheSubscriber): void;
 }
 
@@ -51,6 +63,10 @@ export class CacheSubscriber {
   private readonly boundary = new Map<number, bigint>();
   private readonly positions = new Map<number, Position>();
   private readonly encoder: TokenEncoder;
+  /** Offsets the logs must reach before this subscriber is caught up (read-your-writes). */
+  private readonly required = new Map<number, bigint>();
+  private requiredUntil = 0;
+  private requiredTimer: NodeJS.Timeout | undefined;
   private mode: 'replay' | 'live' = 'replay';
   private caughtUp = false;
   private backlog: { partition: number; entry: Entry }[] = [];
@@ -75,7 +91,10 @@ export class CacheSubscriber {
       const log = host.log(partition)!;
       this.cursors.set(partition, start.get(partition) ?? log.low);
       this.boundary.set(partition, log.high);
+      const written = host.written(partition);
+      if (written !== undefined && written > log.high) this.required.set(partition, written);
     }
+    if (this.required.size > 0) this.requiredUntil = Date.now() + READ_YOUR_WRITES_MS;
     this.encoder = new TokenEncoder(this.cursors, host.tokenKey);
   }
 
@@ -238,10 +257,40 @@ export class CacheSubscriber {
         if (!this.deliver(partition, entry)) return;
       }
       if (this.refetching) return;
+      if (this.awaitingWrites()) return;
       this.goLive();
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** A log grew (or time ran out) while this subscriber waited for acknowledged writes. */
+  wake(): void {
+    if (this.done || this.mode !== 'replay') return;
+    this.pump();
+  }
+
+  /**
+   * True while a record acknowledged to a producer of this gateway before the subscriber
+   * started is not in the cache yet: a client that wrote and then reads must see its write.
+   */
+  private awaitingWrites(): boolean {
+    if (this.caughtUp || this.required.size === 0) return false;
+    for (const [partition, offset] of this.required) {
+      if ((this.host.log(partition)?.high ?? offset) >= offset) this.required.delete(partition);
+    }
+    const remaining = this.requiredUntil - Date.now();
+    if (this.required.size === 0 || remaining <= 0) {
+      this.required.clear();
+      clearTimeout(this.requiredTimer);
+      return false;
+    }
+    this.host.awaitAppend(this);
+    if (this.requiredTimer === undefined) {
+      this.requiredTimer = setTimeout(() => this.wake(), remaining);
+      this.requiredTimer.unref();
+    }
+    return true;
   }
 
   private goLive(): void {
@@ -331,6 +380,7 @@ export class CacheSubscriber {
     if (this.done) return;
     this.done = true;
     this.backlog = [];
+    clearTimeout(this.requiredTimer);
     this.refetching?.stream.close(closing(errors.TRIB_KAFKA_CACHE_CLOSED({ reason: 'subscriber closed' })));
     this.refetching = undefined;
     this.host.closed(this);

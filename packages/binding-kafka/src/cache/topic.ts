@@ -87,6 +87,10 @@ export class TopicCache implements SubscriberHost {
   private readonly index = new FilterIndex<CacheSubscriber>();
   private readonly subscribers = new Set<CacheSubscriber>();
   private readonly waiting: Waiting[] = [];
+  /** Per partition, the offset after the last record acknowledged to a producer through the cache. */
+  private readonly writes = new Map<number, bigint>();
+  /** Subscribers waiting for the logs to grow (see {@link CacheSubscriber.wake}). */
+  private readonly awaiting = new Set<CacheSubscriber>();
   private compacted = false;
   private retentionMs = -1;
   private retentionBytes = -1;
@@ -144,6 +148,28 @@ export class TopicCache implements SubscriberHost {
     return this.logs.values();
   }
 
+  /** Kafka acknowledged a record written through this cache (see {@link SubscriberHost.written}). */
+  acknowledged(partition: number, offset: bigint): void {
+    if (offset < 0n) return;
+    const next = offset + 1n;
+    if ((this.writes.get(partition) ?? -1n) < next) this.writes.set(partition, next);
+  }
+
+  written(partition: number): bigint | undefined {
+    return this.writes.get(partition);
+  }
+
+  awaitAppend(subscriber: CacheSubscriber): void {
+    this.awaiting.add(subscriber);
+  }
+
+  private wakeAwaiting(): void {
+    if (this.awaiting.size === 0) return;
+    const woken = [...this.awaiting];
+    this.awaiting.clear();
+    for (const subscriber of woken) subscriber.wake();
+  }
+
   goLive(subscriber: CacheSubscriber): void {
     this.index.add(subscriber, subscriber.filters);
   }
@@ -153,6 +179,7 @@ export class TopicCache implements SubscriberHost {
   }
 
   closed(subscriber: CacheSubscriber): void {
+    this.awaiting.delete(subscriber);
     this.index.remove(subscriber);
     this.subscribers.delete(subscriber);
   }
@@ -369,6 +396,7 @@ export class TopicCache implements SubscriberHost {
     this.applyRetention(log);
     this.options.memory.add(log.bytes - before);
     if (this.hydrated) this.index.match(entry, (subscriber) => subscriber.push(record.partition, entry));
+    this.wakeAwaiting();
   }
 
   private applyRetention(log: PartitionLog): void {
@@ -385,6 +413,7 @@ export class TopicCache implements SubscriberHost {
         log.advanceTo(next);
       }
     }
+    this.wakeAwaiting();
     this.lastError = undefined;
     if (this.hydrated) return;
     this.hydrated = true;

@@ -307,6 +307,22 @@ describe('kafka cache against Kafka', () => {
     expect(values(member).sort()).toEqual(['one', 'two']);
   });
 
+  it('a read that starts after a write was acknowledged through the cache includes that write', async () => {
+    const topic = uniqueTopic('cache-ryw');
+    await createTopic(kafka(), topic, 2, { 'cleanup.policy': 'compact' });
+    const harness = await gateway(kafka().bootstrap);
+    await waitCaughtUp(fetch(harness, topic));
+    for (let i = 0; i < 20; i++) {
+      const { answers } = await produce(harness, topic, [{ key: `k${i % 3}`, value: `v${i}` }]);
+      expect(answers[0]?.kind).toBe('ack');
+      // Started the moment the acknowledgement arrived: the cache's upstream may not have the record yet.
+      const reader = fetch(harness, topic);
+      await waitCaughtUp(reader);
+      expect(values(reader)).toContain(`v${i}`);
+      reader.handle.close({ code: 'TEST_DONE' });
+    }
+  });
+
   it('holds readiness until bootstrap topics are hydrated', async () => {
     const topic = uniqueTopic('cache-bootstrap');
     await createTopic(kafka(), topic, 2, { 'cleanup.policy': 'compact' });
