@@ -109,7 +109,21 @@ export interface KafkaInfo {
   logFile: string;
 }
 
+/** A listener added by `StartKafkaOptions.extraListeners`. */
+export interface ExtraListenerSpec {
+  /** Kafka listener name, e.g. `OAUTH` (letters, digits, `_`); must differ from the standard ones. */
+  name: string;
+  securityProtocol: 'PLAINTEXT' | 'SASL_PLAINTEXT' | 'SSL' | 'SASL_SSL';
+  /**
+   * Properties of this listener, without the `listener.name.<name lower-cased>.` prefix, e.g.
+   * `{ 'sasl.enabled.mechanisms': 'OAUTHBEARER', 'oauthbearer.sasl.jaas.config': '...' }`.
+   */
+  properties?: Record<string, string | number | boolean>;
+}
+
 export interface KafkaHandle extends KafkaInfo {
+  /** `host:port` of each listener of `StartKafkaOptions.extraListeners`, by name. */
+  readonly extraListeners: Readonly<Record<string, string>>;
   /** Pid of the current broker process (changes on resume()). */
   readonly pid: number;
   /** Milliseconds from spawning the broker JVM to readiness (format excluded). */
@@ -142,6 +156,11 @@ export interface StartKafkaOptions {
   properties?: Record<string, string | number | boolean>;
   /** Extra JVM arguments for the broker. */
   jvmArgs?: string[];
+  /**
+   * Listeners besides the standard ones (e.g. SASL OAUTHBEARER for one test), on the ports after
+   * the controller's. Not part of `KafkaInfo`/`env()`: see `KafkaHandle.extraListeners`.
+   */
+  extraListeners?: readonly ExtraListenerSpec[];
   /** Keep the run folder after stop() (default: removed). */
   keepRunDir?: boolean;
   /** Progress messages. */
@@ -240,6 +259,35 @@ function serverProperties(
   return props;
 }
 
+function checkExtraListeners(specs: readonly ExtraListenerSpec[]): void {
+  const taken = new Set([...LISTENER_KEYS.map((k) => LISTENERS[k].name), 'CONTROLLER']);
+  for (const spec of specs) {
+    if (!/^[A-Za-z0-9_]+$/.test(spec.name) || taken.has(spec.name.toUpperCase()))
+      throw new Error(`extra listener name "${spec.name}" is invalid or already used`);
+    taken.add(spec.name.toUpperCase());
+  }
+}
+
+/** Adds `specs` to `props` on the ports from `firstPort` on; returns their `host:port` by name. */
+function addExtraListeners(
+  props: Record<string, string>,
+  specs: readonly ExtraListenerSpec[],
+  firstPort: number,
+): Record<string, string> {
+  const addresses: Record<string, string> = {};
+  specs.forEach((spec, i) => {
+    const address = `${HOST}:${firstPort + i}`;
+    addresses[spec.name] = address;
+    const append = (key: string, item: string) => (props[key] = props[key] ? `${props[key]},${item}` : item);
+    append('listeners', `${spec.name}://${address}`);
+    append('advertised.listeners', `${spec.name}://${address}`);
+    append('listener.security.protocol.map', `${spec.name}:${spec.securityProtocol}`);
+    for (const [k, v] of Object.entries(spec.properties ?? {}))
+      props[`listener.name.${spec.name.toLowerCase()}.${k}`] = String(v);
+  });
+  return addresses;
+}
+
 export function propertiesText(props: Record<string, string>): string {
   // Only backslashes need escaping in our values (none contain newlines).
   return Object.entries(props)
@@ -317,6 +365,7 @@ class StartError extends Error {
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaHandle> {
   const version = resolveKafkaVersion(opts.version);
   const log = opts.log ?? (() => undefined);
+  checkExtraListeners(opts.extraListeners ?? []);
   const libs = await fetchKafka(version, log);
   await ensureCerts();
   const runsParent = path.join(CACHE_DIR, 'kafka');
@@ -344,15 +393,18 @@ async function startOnce(
   await mkdir(runsParent, { recursive: true });
   const runDir = await mkdtemp(path.join(runsParent, `run-${version}-`));
   const dataDir = path.join(runDir, 'data');
-  const basePort = await findFreePortBlock(PORT_COUNT, HOST);
+  const extraSpecs = opts.extraListeners ?? [];
+  const portCount = PORT_COUNT + extraSpecs.length;
+  const basePort = await findFreePortBlock(portCount, HOST);
   const props = serverProperties(basePort, dataDir, opts.properties ?? {});
+  const extraListeners = addExtraListeners(props, extraSpecs, basePort + PORT_COUNT);
   const propsFile = path.join(runDir, 'server.properties');
   await writeFile(propsFile, propertiesText(props) + '\n');
   await writeFile(path.join(runDir, 'log4j.properties'), LOG4J1);
   await writeFile(path.join(runDir, 'log4j2.properties'), LOG4J2);
   const args = javaArgs(libs, runDir, version, opts.heap ?? '512m');
   const cleanup = async () => {
-    releasePorts(basePort, PORT_COUNT);
+    releasePorts(basePort, portCount);
     if (!opts.keepRunDir) await rm(runDir, { recursive: true, force: true });
   };
 
@@ -413,7 +465,7 @@ async function startOnce(
   }
   const pid = child.pid;
   spawnWatchdog(pid);
-  log(`Kafka ${version}: starting (pid ${pid}, ports ${basePort}-${basePort + PORT_COUNT - 1})`);
+  log(`Kafka ${version}: starting (pid ${pid}, ports ${basePort}-${basePort + portCount - 1})`);
 
   const timeoutMs = opts.timeoutMs ?? 90_000;
   const outcome = await waitReady(child, 0, timeoutMs);
@@ -465,6 +517,7 @@ async function startOnce(
   let exited = exitOf(child);
   return {
     ...info,
+    extraListeners,
     get pid() {
       return child.pid ?? pid;
     },
