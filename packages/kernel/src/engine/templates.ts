@@ -3,7 +3,7 @@ import type { RouteParams, TemplateVars } from '../spi/binding.ts';
 
 /**
  * Runtime templates in route `with` values: `${params.id}`, `${idempotencyKey}`,
- * `${guarded['jwt0'].identity}`, `${guarded['jwt0'].attributes.tenant}`. A string that is a
+ * `${correlationId}`, `${guarded['jwt0'].identity}`, `${guarded['jwt0'].attributes.tenant}`. A string that is a
  * single template takes the referenced value as is (possibly not a string, or undefined, in
  * which case an object property holding it is dropped); templates embedded in longer strings
  * are replaced by the value's text, or nothing when it is missing.
@@ -17,8 +17,18 @@ export interface TemplateError {
   readonly reason: string;
 }
 
-/** Roots a template may start from. Other roots are rejected at load time. */
-export const TEMPLATE_ROOTS: readonly string[] = ['params', 'idempotencyKey', 'guarded', 'vars'];
+/**
+ * Roots a template may start from. Other roots are rejected at load time. `correlationId` is the
+ * id a request-reply mapping gives each request (e.g. in an asynchronous `Location`); it is only
+ * known to the binding that computes it, which passes it in `vars`.
+ */
+export const TEMPLATE_ROOTS: readonly string[] = [
+  'params',
+  'idempotencyKey',
+  'correlationId',
+  'guarded',
+  'vars',
+];
 
 /** Parses `guarded['jwt0'].attributes.sub` into `['guarded','jwt0','attributes','sub']`. */
 export function parseTemplatePath(expression: string): TemplatePath | TemplateError {

@@ -405,7 +405,7 @@ describe('runtime templates in `with`', () => {
       '10:16 TRIB_CONFIG_TEMPLATE /bindings/p/routes/0/with/key malformed template ${params.id: unclosed "${"',
     ]);
     expect(check(route('          key: "${env.KEY}"')).issues.map(brief)).toEqual([
-      '10:16 TRIB_CONFIG_TEMPLATE /bindings/p/routes/0/with/key malformed template ${env.KEY}: unknown root "env" (expected one of params, idempotencyKey, guarded, vars)',
+      '10:16 TRIB_CONFIG_TEMPLATE /bindings/p/routes/0/with/key malformed template ${env.KEY}: unknown root "env" (expected one of params, idempotencyKey, correlationId, guarded, vars)',
     ]);
     expect(check(route('          key: "a-${params}"')).issues.map(brief)).toEqual([
       '10:16 TRIB_CONFIG_TEMPLATE /bindings/p/routes/0/with/key malformed template ${params}: expected params.<name>',
