@@ -179,11 +179,12 @@ describe('http server: request bodies', () => {
     expect(far.text()).toBe('abc');
     far.begin(responseBegin(200, { trailer: 'x-response-sum' }));
     far.send('def');
-    far.end({
+    const trailers: HttpEndEx = {
       type: 'http',
       kind: 'end',
       trailers: [{ name: 'x-response-sum', value: '7' }],
-    } satisfies HttpEndEx);
+    };
+    far.end(trailers);
     const res = await response;
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
