@@ -90,8 +90,7 @@ export class HttpKafkaProxy implements BindingHandler, OperationHost {
       idempotencyKey === undefined ? {} : { idempotencyKey },
     );
     if (!resolution.ok) {
-      exchange.fail(this.refusal(exchange, resolution));
-      return {};
+      return this.refuse(exchange, this.refusal(exchange, resolution));
     }
     const { route } = resolution;
     const raw = this.ctx.config.routes[route.index];
@@ -106,6 +105,11 @@ export class HttpKafkaProxy implements BindingHandler, OperationHost {
     if (operation === undefined) return {};
     operation.start();
     return operation;
+  }
+
+  private refuse(exchange: Exchange, problem: HttpProblemEx): StreamHandler {
+    exchange.fail(problem);
+    return {};
   }
 
   outcome(problem: HttpProblemEx | undefined): void {
@@ -134,7 +138,8 @@ export class HttpKafkaProxy implements BindingHandler, OperationHost {
     }
     const rawKey = target.raw.capability === 'produce' ? target.raw.key : undefined;
     if (rawKey?.includes('${idempotencyKey}') && idempotencyKey === undefined) {
-      exchange.fail(
+      this.refuse(
+        exchange,
         problemOf(errors.TRIB_HTTP_KAFKA_IDEMPOTENCY_KEY_REQUIRED, { header: this.settings.idempotencyKey }),
       );
       return undefined;

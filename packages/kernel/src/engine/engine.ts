@@ -61,6 +61,9 @@ export class StreamEngine implements StreamRegistry {
     } else {
       stream.initial.state = 'open';
       let accepted: StreamHandler | null = null;
+      // Tracked before accept runs: a stream the acceptor closes from inside accept must still
+      // be seen closing, or drain would wait for it until the shutdown deadline.
+      endpoint.accepted.add(stream);
       try {
         accepted = endpoint.handler.accept(stream.acceptorView, options.ext satisfies Extension | undefined);
       } catch (cause) {
@@ -72,11 +75,12 @@ export class StreamEngine implements StreamRegistry {
         refuse(error);
       }
       if (accepted) {
-        endpoint.accepted.add(stream);
         stream.attach('acceptor', accepted);
         stream.release('acceptor');
-      } else if (!stream.closed) {
-        refuse(errors.TRIB_STREAM_REFUSED({ binding: exit }));
+        if (stream.closed) this.closed(stream);
+      } else {
+        endpoint.accepted.delete(stream);
+        if (!stream.closed) refuse(errors.TRIB_STREAM_REFUSED({ binding: exit }));
       }
     }
     // The opener hears nothing until `open` has returned its stream to it.

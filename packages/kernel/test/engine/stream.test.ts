@@ -235,6 +235,27 @@ describe('drain', () => {
     expect(second.near.frames.map((f) => f.frame)).toEqual(expect.arrayContaining(['abort', 'reset']));
     expect(first.near.has('abort')).toBe(false);
   });
+
+  it('does not wait for a stream its acceptor closed from inside accept', async () => {
+    const engine = new StreamEngine(silentLogger());
+    engine.register('far', {
+      accept: (stream) => {
+        // An acceptor answering at once, e.g. an HTTP mapping refusing an unknown path.
+        stream.close({ code: 'TEST_REFUSED' });
+        return {};
+      },
+    });
+    const near = new ScriptedPeer();
+    near.attach(engine.open('near', 'far', {}, near));
+    await near.next('abort');
+    engine.quiesce('far');
+    const controller = new AbortController();
+    const draining = engine.drain('far', controller.signal);
+    const timer = setTimeout(() => controller.abort(), 2_000);
+    expect(await draining).toBe(0);
+    expect(controller.signal.aborted).toBe(false);
+    clearTimeout(timer);
+  });
 });
 
 describe('pumps', () => {
