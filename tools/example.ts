@@ -1,11 +1,13 @@
 // `npm run example -- <name>`: starts a local Kafka broker (unless KAFKA_BOOTSTRAP is already
-// set) and the gateway on examples/<name>/gateway.yaml, with KAFKA_BOOTSTRAP and the other
-// listener variables exported. Ctrl-C stops both.
+// set), creates the topics listed in examples/<name>/topics.json (those missing), and starts the
+// gateway on examples/<name>/gateway.yaml, with KAFKA_BOOTSTRAP and the other listener variables
+// exported. Ctrl-C stops both.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKafka, type KafkaHandle } from './kafka/index.ts';
+import { ensureTopics, type TopicSpec } from './kafka/topics.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const examples = join(root, 'examples');
@@ -39,6 +41,20 @@ if (env['KAFKA_BOOTSTRAP'] === undefined) {
   process.stderr.write(`example: Kafka ${kafka.version} on ${kafka.bootstrap}\n`);
 }
 
+const topicsFile = join(dirname(config), 'topics.json');
+const exampleTopics = existsSync(join(examples, name!, 'topics.json'))
+  ? join(examples, name!, 'topics.json')
+  : existsSync(topicsFile)
+    ? topicsFile
+    : undefined;
+if (exampleTopics !== undefined) {
+  const specs = JSON.parse(readFileSync(exampleTopics, 'utf8')) as TopicSpec[];
+  await ensureTopics(env['KAFKA_BOOTSTRAP']!, specs);
+  process.stderr.write(`example: topics ready: ${specs.map((s) => s.name).join(', ')}\n`);
+}
+process.stderr.write(
+  `example: for kcat in another terminal: export KAFKA_BOOTSTRAP=${env['KAFKA_BOOTSTRAP']}\n`,
+);
 process.stderr.write(`example: tributary start -c ${relative(root, config)}\n`);
 const gateway = spawn(
   process.execPath,

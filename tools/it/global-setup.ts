@@ -3,15 +3,20 @@
 // and stops them all on teardown.
 //
 // TRIBUTARY_IT_SKIP_COMPAT=1 skips the 3.9 broker (quicker local loops); CI runs both.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startApicurio, type ApicurioHandle } from '../apicurio/index.ts';
 import { startKafka, type KafkaHandle } from '../kafka/broker.ts';
 import { KAFKA_VERSIONS } from '../kafka/fetch.ts';
+import { CACHE_DIR } from '../kafka/util.ts';
 import type {} from './provided.ts';
 
 const log = (msg: string) => process.stderr.write(`[it] ${msg}\n`);
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Topic locks of example smoke tests (tools/it/example.ts) left by an interrupted run.
+  rmSync(join(CACHE_DIR, 'it-locks'), { recursive: true, force: true });
   const skipCompat = process.env['TRIBUTARY_IT_SKIP_COMPAT'] === '1';
   const t0 = Date.now();
   const started: { stop(): Promise<void> }[] = [];
