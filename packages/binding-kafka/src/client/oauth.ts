@@ -69,7 +69,7 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-export const SYSTEM_CLOCK: Clock = {
+const SYSTEM_CLOCK: Clock = {
   now: () => Date.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
@@ -310,7 +310,7 @@ function formEncode(value: string): string {
 }
 
 /** The endpoint without query or credentials, for events and messages. */
-export function endpointLabel(endpoint: string): string {
+function endpointLabel(endpoint: string): string {
   try {
     const url = new URL(endpoint);
     return `${url.origin}${url.pathname}`;
