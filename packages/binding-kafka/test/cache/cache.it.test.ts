@@ -312,7 +312,7 @@ describe('kafka cache against Kafka', () => {
     await createTopic(kafka(), topic, 2, { 'cleanup.policy': 'compact' });
     const harness = await gateway(kafka().bootstrap);
     await waitCaughtUp(fetch(harness, topic));
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 10; i++) {
       const { answers } = await produce(harness, topic, [{ key: `k${i % 3}`, value: `v${i}` }]);
       expect(answers[0]?.kind).toBe('ack');
       // Started the moment the acknowledgement arrived: the cache's upstream may not have the record yet.
