@@ -29,7 +29,14 @@ import {
   type StreamError,
   type StreamHandler,
 } from '@tributary/kernel';
-import { header, isHttpBegin, type HttpBeginEx, type HttpEndEx, type HttpProblemEx } from '../index.ts';
+import {
+  header,
+  headerValues,
+  isHttpBegin,
+  type HttpBeginEx,
+  type HttpEndEx,
+  type HttpProblemEx,
+} from '../index.ts';
 import { CLIENT_DEFAULTS, type HttpClientOptions } from '../config/schema.ts';
 import { loadTlsMaterial } from '../config/tls.ts';
 import { errors } from '../errors.ts';
@@ -47,6 +54,9 @@ const UNREACHABLE = new Set([
   'ETIMEDOUT',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
+
+/** Methods whose requests rarely have a body: they wait for the first data or the end. */
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -167,8 +177,11 @@ class ClientExchange {
     this.body.on('error', () => undefined);
     this.pump = pumpToWritable(app.in, this.body, { window: binding.window });
     this.app.out.onCredit(() => this.onAppCredit());
+    // Known up front: a declared length, or a method that carries a body (streamed, chunked).
     const length = header(head, 'content-length');
+    const method = header(head, ':method') ?? 'GET';
     if (length !== undefined) queueMicrotask(() => this.doNetDispatch(Number(length) > 0));
+    else if (!BODYLESS.has(method)) queueMicrotask(() => this.doNetDispatch(true));
   }
 
   readonly appHandler: StreamHandler = {
@@ -193,16 +206,14 @@ class ClientExchange {
 
   private onAppAbort(reason: StreamError): void {
     // The client gave up on the request: the upstream request is cut too.
-    this.pump.onAbort?.(reason);
     this.finish();
-    this.controller?.abort(new Error(reason.code));
+    this.doNetAbort(reason.code);
     this.app.close(reason);
   }
 
   private onAppReset(reason: StreamError): void {
     this.finish();
-    this.controller?.abort(new Error(reason.code));
-    this.body.destroy();
+    this.doNetAbort(reason.code);
     this.app.in.reset(reason);
   }
 
@@ -212,8 +223,7 @@ class ClientExchange {
 
   abort(reason: StreamError): void {
     this.finish();
-    this.controller?.abort(new Error(reason.code));
-    this.body.destroy();
+    this.doNetAbort(reason.code);
     this.app.close(reason);
   }
 
@@ -229,8 +239,19 @@ class ClientExchange {
     if (this.dispatched || this.done) return;
     this.dispatched = true;
     const headers: string[] = [];
+    // Fields named in `Connection` are connection-specific too (RFC 9110 §7.6.1).
+    const listed = new Set(
+      headerValues(this.head, 'connection').flatMap((v) => v.split(',').map((t) => t.trim().toLowerCase())),
+    );
     for (const { name, value } of this.head.headers) {
-      if (name.startsWith(':') || isConnectionSpecific(name) || name === 'te' || name === 'host') continue;
+      if (
+        name.startsWith(':') ||
+        isConnectionSpecific(name) ||
+        listed.has(name) ||
+        name === 'te' ||
+        name === 'host'
+      )
+        continue;
       headers.push(name, value);
     }
     try {
@@ -256,9 +277,26 @@ class ClientExchange {
     }
   }
 
+  /**
+   * Cuts the upstream request. Before undici started it, wait for its start: destroying the
+   * body of a request undici has not begun sending (HTTP/2) leaves undici spinning.
+   */
+  private doNetAbort(code: string): void {
+    const controller = this.controller;
+    if (controller === undefined) {
+      if (!this.dispatched) this.body.destroy();
+      return;
+    }
+    // Not from inside undici's own callback: once it has returned.
+    setImmediate(() => {
+      controller.abort(new Error(code));
+      this.body.destroy();
+    });
+  }
+
   private onNetStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.done) controller.abort(new Error('stream closed'));
+    if (this.done) this.doNetAbort('TRIB_HTTP_CLIENT_ABORTED');
   }
 
   private onNetResponse(status: number, headers: Readonly<Record<string, unknown>>): void {

@@ -301,6 +301,12 @@ export class ServerExchange {
   }
 
   private onNetEnd(): void {
+    // An HTTP/2 stream reset by the client ends its request too (Node's compatibility layer):
+    // that is an abort, not a complete body.
+    if ('stream' in this.req && (this.req.aborted || (this.req.stream.rstCode ?? 0) !== 0)) {
+      this.onNetClose();
+      return;
+    }
     this.requestComplete = true;
     const trailers = fromNodeHeaders(this.req.trailers);
     const ext: HttpEndEx | undefined =
