@@ -2,8 +2,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { DataFrame, Extension, Inbound, Outbound, StreamError, StreamHandler } from '../spi/stream.ts';
 
 /**
- * Pumps a Node `Readable` into an outbound half: pauses the readable while the half has no
- * credit, resumes when credit arrives, ends the half at the readable's end and aborts it on a
+ * Pumps a Node `Readable` into an outbound half: pauses the readable while bytes wait for
+ * credit (at most one chunk is held), resumes when credit arrives, ends the half at the readable's end and aborts it on a
  * readable error. If the half is reset, the readable is destroyed. Resolves when the readable
  * is done either way.
  */
@@ -23,7 +23,9 @@ export function pumpReadable(
         return;
       }
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (!out.data(bytes)) readable.pause();
+      // Pause only with bytes waiting: a chunk that used the last credit exactly must still let
+      // the readable reach its end (and the half its `end`) without more credit.
+      if (!out.data(bytes) && out.queued > 0) readable.pause();
     };
     out.onCredit(() => {
       if (out.writable) readable.resume();

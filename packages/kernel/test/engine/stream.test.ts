@@ -278,6 +278,21 @@ describe('pumps', () => {
     expect(far.text()).toBe('a'.repeat(10) + 'b'.repeat(10));
   });
 
+  it('ends the half when the last chunk used the last credit exactly', async () => {
+    const { open } = pipeline();
+    const { near, far } = open();
+    far.window(10);
+    const source = new PassThrough();
+    const done = pumpReadable(source, near.handle.out);
+    // Like a socket: the last bytes first, the end of the stream a little later.
+    source.write('a'.repeat(10));
+    await tick();
+    source.end();
+    await done;
+    await far.next('end');
+    expect(far.text()).toBe('a'.repeat(10));
+  });
+
   it('pumps a half into a Writable, granting credit as the writable accepts', async () => {
     const engine = new StreamEngine(silentLogger());
     const chunks: string[] = [];
