@@ -71,6 +71,8 @@ export interface ExchangeScope {
   readonly cors: CorsPolicy | undefined;
   readonly forwarded: ForwardedPolicy | undefined;
   readonly credentials: ReadonlyMap<string, CredentialsExtractor>;
+  /** Sessions of `guard` held by this server's open exchanges, for continuous authorization. */
+  liveSessions(guard: string): Iterable<GuardSession>;
   /** True once the server is stopping: new requests are refused, connections not kept. */
   readonly stopping: boolean;
   /** Requests that asked for `100 Continue`, which is sent once the body is wanted. */
@@ -96,6 +98,14 @@ function subjectOf(subject: Readonly<Record<string, string | string[]>> | undefi
     (Array.isArray(value) ? value : [value]).map((v) => `${key}=${v}`),
   );
   return parts.length === 0 ? undefined : parts.join(',');
+}
+
+/** `Content-Type: application/x-challenge-response` (parameters ignored). */
+function isChallengeResponse(headers: readonly HttpHeader[]): boolean {
+  const type = header({ headers }, 'content-type');
+  return (
+    type !== undefined && type.split(';', 1)[0]!.trim().toLowerCase() === 'application/x-challenge-response'
+  );
 }
 
 export class ServerExchange {
@@ -184,6 +194,14 @@ export class ServerExchange {
       this.doNetRespond(204, this.scope.cors.preflight(this.headers));
       return;
     }
+    if (this.method === 'POST' && this.scope.credentials.size > 0 && isChallengeResponse(this.headers)) {
+      this.closeAfter = this.hasBody;
+      this.challengeResponse().then(
+        () => undefined,
+        () => this.doNetProblem(errorProblem(errors.TRIB_HTTP_INTERNAL)),
+      );
+      return;
+    }
     const length = Number(header({ headers: this.headers }, 'content-length') ?? 0);
     if (length > this.scope.bodyLimit) {
       this.closeAfter = true;
@@ -194,6 +212,46 @@ export class ServerExchange {
       ({ authorization, refused }) => this.route(authorization, refused),
       () => this.doNetProblem(errorProblem(errors.TRIB_HTTP_INTERNAL)),
     );
+  }
+
+  /** The guard sessions this exchange's stream carries (empty until routed). */
+  authorization: Authorization = {};
+
+  /**
+   * Continuous authorization: a `POST` with `Content-Type: application/x-challenge-response`
+   * carries fresh credentials (in the places the server's `authorization` option names). Every
+   * open stream of this server whose session belongs to the same principal of that guard is
+   * re-authorized with them (the guard extends the session in place), so streams that were told
+   * to answer a challenge keep running past their old expiry. 204 when the credentials are
+   * valid, 401 otherwise; nothing is routed.
+   */
+  private async challengeResponse(): Promise<void> {
+    const { authorization, refused } = await this.authorize();
+    const guards = Object.keys(authorization);
+    if (guards.length === 0) {
+      this.doNetProblem(errorProblem(errors.TRIB_HTTP_UNAUTHORIZED), {
+        'www-authenticate': this.challenges([], refused),
+      });
+      return;
+    }
+    const q = this.target.indexOf('?');
+    const query = new URLSearchParams(q < 0 ? '' : this.target.slice(q + 1));
+    let cookies: Map<string, string> | undefined;
+    const jar = () => (cookies ??= parseCookies(this.headers));
+    let renewed = 0;
+    for (const name of guards) {
+      const fresh = authorization[name]!;
+      const guard = this.scope.ctx.guard(name);
+      const credentials = this.scope.credentials.get(name)?.extract(this.headers, query, jar);
+      if (guard?.reauthorize === undefined || credentials === undefined) continue;
+      for (const session of [...this.scope.liveSessions(name)]) {
+        if (session.identity !== fresh.identity) continue;
+        const result = await guard.reauthorize(session, credentials);
+        if (result.ok) renewed++;
+      }
+    }
+    if (this.done) return;
+    this.doNetRespond(204, { 'x-tributary-renewed': String(renewed) });
   }
 
   /** Guard sessions from the request's credentials; guards that refused them in `refused`. */
@@ -261,6 +319,7 @@ export class ServerExchange {
       remote: this.view.remote,
       ...(this.tls === undefined ? {} : { tls: this.tls }),
     };
+    this.authorization = authorization;
     this.app = this.scope.ctx.open(resolution.route.exit, { ext: begin, authorization }, this.appHandler);
     this.app.in.window(this.scope.window);
     this.app.out.onCredit(() => this.onAppCredit());

@@ -13,7 +13,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { BindingContext, BindingHandler } from '@tributary/kernel';
+import type { BindingContext, BindingHandler, GuardSession } from '@tributary/kernel';
 import { listenList } from '../config/validate.ts';
 import { loadTlsMaterial } from '../config/tls.ts';
 import { SERVER_DEFAULTS, type HttpServerOptions, type HttpWhen } from '../config/schema.ts';
@@ -77,6 +77,16 @@ export class HttpServerBinding implements BindingHandler, ExchangeScope {
   /** The addresses bound by `start()` (with the actual port when `port: 0` was asked). */
   addresses(): readonly HttpBoundAddress[] {
     return this.bound;
+  }
+
+  *liveSessions(guard: string): Iterable<GuardSession> {
+    const seen = new Set<GuardSession>();
+    for (const exchange of this.exchanges) {
+      const session = exchange.authorization[guard];
+      if (session === undefined || seen.has(session)) continue;
+      seen.add(session);
+      yield session;
+    }
   }
 
   finished(exchange: ServerExchange): void {

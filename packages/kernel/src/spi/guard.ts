@@ -26,8 +26,9 @@ export type GuardResult =
   | { readonly ok: false; readonly failure: GuardFailure };
 
 /**
- * An authenticated session. Immutable except through its guard (continuous authorization may
- * extend `expiresAt` when fresh credentials are presented).
+ * An authenticated session. Immutable except through its guard: continuous authorization
+ * ({@link GuardHandler.reauthorize}) extends `expiresAt` / `challengeAt` in place when fresh
+ * credentials are presented, so read them when needed rather than keeping copies.
  */
 export interface GuardSession {
   /** The guard that created the session. */
@@ -73,7 +74,11 @@ export interface GuardHandler {
   authorize(credentials: string): Promise<GuardResult>;
   /**
    * Re-authorizes an existing session with fresh credentials (continuous authorization). On
-   * success the returned session replaces the old one for every stream that carried it.
+   * success the guard extends **that session object in place** (its `expiresAt`, `challengeAt`,
+   * roles and attributes from the fresh credentials) and returns it, so every stream carrying it
+   * sees the new expiry; bindings that enforce expiry therefore re-read those fields when their
+   * timers fire instead of copying them. Credentials of another principal fail with status 403
+   * and leave the session untouched.
    */
   reauthorize?(session: GuardSession, credentials: string): Promise<GuardResult>;
   /**

@@ -363,19 +363,27 @@ export function testSession(
     expiresAt?: number | null;
     challengeAt?: number | null;
   },
-): GuardSession {
-  const roles = new Set(init.roles ?? []);
-  const expiresAt = init.expiresAt ?? null;
-  return {
+): GuardSession & TestSessionState {
+  const session: GuardSession & TestSessionState = {
     guard,
     identity: init.identity ?? null,
     attributes: init.attributes ?? {},
-    roles,
-    expiresAt,
+    roles: new Set(init.roles ?? []),
+    expiresAt: init.expiresAt ?? null,
     challengeAt: init.challengeAt ?? null,
     verify: (required, now = Date.now()) =>
-      (expiresAt === null || expiresAt > now) && required.every((role) => roles.has(role)),
+      (session.expiresAt === null || session.expiresAt > now) &&
+      required.every((role) => session.roles.has(role)),
   };
+  return session;
+}
+
+/** The fields of a `test` session its guard updates in place on `reauthorize`. */
+interface TestSessionState {
+  roles: ReadonlySet<string>;
+  attributes: Readonly<Record<string, unknown>>;
+  expiresAt: number | null;
+  challengeAt: number | null;
 }
 
 export const testGuard: GuardFactory<TestGuardOptions> = {
@@ -441,7 +449,27 @@ export const testGuard: GuardFactory<TestGuardOptions> = {
     const outbound = config.options.outbound;
     return {
       authorize,
-      reauthorize: (_session, credentials) => authorize(credentials),
+      // Continuous authorization: the fresh session's terms are copied onto the one streams hold.
+      reauthorize: async (session, credentials) => {
+        const result = await authorize(credentials);
+        if (!result.ok) return result;
+        if (result.session.identity !== session.identity || session.guard !== config.name) {
+          return {
+            ok: false,
+            failure: {
+              code: 'TRIB_GUARD_INVALID_CREDENTIALS',
+              message: 'credentials of another principal',
+              status: 403,
+            },
+          };
+        }
+        const held = session as unknown as TestSessionState;
+        held.roles = result.session.roles;
+        held.attributes = result.session.attributes;
+        held.expiresAt = result.session.expiresAt;
+        held.challengeAt = result.session.challengeAt;
+        return { ok: true, session };
+      },
       ...(outbound === undefined ? {} : { credentials: outboundCredentials(outbound, ctx.configDir) }),
     };
   },
