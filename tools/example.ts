@@ -8,6 +8,19 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKafka, type KafkaHandle } from './kafka/index.ts';
 import { ensureTopics, type TopicSpec } from './kafka/topics.ts';
+import { ensureCerts } from './kafka/certs.ts';
+import { startOAuthServer, type OAuthServerHandle, type StartOAuthServerOptions } from './oauth/server.ts';
+
+/**
+ * `examples/<name>/example.json`, optional: what else the example needs besides Kafka.
+ * `tls`: certificates for `localhost` (exported as TRIBUTARY_TLS_CERT / _KEY / _CA, files made
+ * once with openssl); `oauth`: a local OAuth 2.0 server issuing RS256 JWTs (exported as
+ * OAUTH_ISSUER, OAUTH_TOKEN_ENDPOINT, OAUTH_JWKS_URL).
+ */
+interface ExampleSpec {
+  readonly tls?: boolean;
+  readonly oauth?: Pick<StartOAuthServerOptions, 'clients' | 'lifetimeSeconds' | 'audience'>;
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const examples = join(root, 'examples');
@@ -52,9 +65,31 @@ if (exampleTopics !== undefined) {
   await ensureTopics(env['KAFKA_BOOTSTRAP']!, specs);
   process.stderr.write(`example: topics ready: ${specs.map((s) => s.name).join(', ')}\n`);
 }
-process.stderr.write(
-  `example: for kcat in another terminal: export KAFKA_BOOTSTRAP=${env['KAFKA_BOOTSTRAP']}\n`,
-);
+const specFile = join(examples, name!, 'example.json');
+const spec: ExampleSpec = existsSync(specFile)
+  ? (JSON.parse(readFileSync(specFile, 'utf8')) as ExampleSpec)
+  : {};
+const exported: Record<string, string> = { KAFKA_BOOTSTRAP: env['KAFKA_BOOTSTRAP']! };
+if (spec.tls) {
+  const certs = await ensureCerts();
+  Object.assign(exported, {
+    TRIBUTARY_TLS_CERT: certs.brokerCert,
+    TRIBUTARY_TLS_KEY: certs.brokerKey,
+    TRIBUTARY_TLS_CA: certs.ca,
+  });
+}
+let oauth: OAuthServerHandle | undefined;
+if (spec.oauth) {
+  oauth = await startOAuthServer(spec.oauth);
+  Object.assign(exported, {
+    OAUTH_ISSUER: oauth.issuer,
+    OAUTH_TOKEN_ENDPOINT: oauth.tokenEndpoint,
+    OAUTH_JWKS_URL: oauth.jwksUrl,
+  });
+}
+Object.assign(env, exported);
+process.stderr.write('example: for kcat, curl and tokens in another terminal:\n');
+for (const [key, value] of Object.entries(exported)) process.stderr.write(`  export ${key}=${value}\n`);
 process.stderr.write(`example: tributary start -c ${relative(root, config)}\n`);
 const gateway = spawn(
   process.execPath,
@@ -64,5 +99,6 @@ const gateway = spawn(
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => gateway.kill(signal));
 const code = await new Promise<number>((resolve) => gateway.on('exit', (c) => resolve(c ?? 1)));
 await kafka?.stop();
+await oauth?.stop();
 process.stderr.write(`example: gateway exited with code ${code}\n`);
 process.exitCode = code;
