@@ -178,3 +178,57 @@ export function kcatHeaders(record: KcatRecord): Record<string, string> {
   for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] ??= list[i + 1]!;
   return out;
 }
+
+export interface CurlStream {
+  /** Everything curl printed so far (with `-i`, the response head first). */
+  output(): string;
+  /** Resolves once `predicate(output)` holds; rejects after `timeoutMs` with what was printed. */
+  until(predicate: (output: string) => boolean, timeoutMs?: number, what?: string): Promise<string>;
+  /** Resolves when curl exits by itself (the server ended the response or went away). */
+  readonly exited: Promise<number | null>;
+  /** Ctrl-C, as in a terminal; resolves once curl has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts curl with `args` (a README command without `curl`, e.g. `-N -H 'Accept:
+ * text/event-stream' …`), `-s` added, and reads its output as it streams: for responses that do
+ * not end by themselves, such as event streams.
+ */
+export function curlStream(args: readonly string[]): CurlStream {
+  const child = spawn('curl', ['-s', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const waiters = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+    for (const waiter of [...waiters]) waiter();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  void exited.then(() => {
+    for (const waiter of [...waiters]) waiter();
+  });
+  return {
+    output: () => text,
+    exited,
+    until(predicate, timeoutMs = 20_000, what = 'expected output') {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!predicate(text)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(text);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`curl ${args.join(' ')}: no ${what} within ${timeoutMs} ms; output:\n${text}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await exited;
+    },
+  };
+}
