@@ -129,6 +129,9 @@ export class ServerExchange {
   private responseBegun = false;
   /** True once the response was finished, cut, or the client went away. */
   private done = false;
+  private headFlushed = false;
+  /** The response is an event stream (Server-Sent Events), resumable by its clients. */
+  private eventStream = false;
   /** Close the HTTP/1.1 connection after this response (the request body was not read). */
   private closeAfter = false;
   /** The request announced a body (HTTP/1.1: content-length or chunked). */
@@ -427,6 +430,7 @@ export class ServerExchange {
       return;
     }
     this.responseBegun = true;
+    this.eventStream = /^text\/event-stream\b/i.test(String(headers['content-type'] ?? ''));
   }
 
   private onAppData(frame: DataFrame): void {
@@ -443,8 +447,22 @@ export class ServerExchange {
   }
 
   private onAppFlush(): void {
-    // Push the head out now (e.g. before a long wait for the first event).
-    if (!this.done && !this.res.headersSent) this.res.flushHeaders?.();
+    // Push the head out now (e.g. before a long wait for the first event). `headersSent` cannot
+    // tell: HTTP/1.1 sets it at writeHead, before anything reached the socket.
+    if (this.done || !this.responseBegun || this.headFlushed) return;
+    this.headFlushed = true;
+    this.res.flushHeaders?.();
+  }
+
+  /**
+   * At shutdown, an event stream (`text/event-stream`) ends cleanly at once instead of holding
+   * the stop until its deadline: its clients reconnect and resume by design. True if it did.
+   */
+  endIfResumable(reason: StreamError): boolean {
+    if (this.done || !this.responseBegun || !this.eventStream) return false;
+    this.app?.close(reason);
+    this.res.end();
+    return true;
   }
 
   private onAppEnd(ext: Extension | undefined): void {

@@ -247,6 +247,9 @@ export class HttpServerBinding implements BindingHandler, ExchangeScope {
   async stop(signal: AbortSignal): Promise<void> {
     this.stopping = true;
     const closed = Promise.all(this.listeners.map((listener) => listener.close()));
+    const stopping = errors.TRIB_HTTP_STOPPING();
+    for (const exchange of [...this.exchanges])
+      exchange.endIfResumable({ code: stopping.code, message: stopping.message });
     for (const session of this.sessions) session.close();
     await new Promise<void>((resolve) => {
       const done = () => {
