@@ -324,8 +324,14 @@ export class TopicCache implements SubscriberHost {
     if (this.state === 'stopped') return;
     this.state = 'fetching';
     const resume = this.logs.size > 0;
+    // History is fetched once for everyone when a first subscriber wants it, rather than refetched
+    // by each (the memory budget still bounds what is kept).
+    const wanted = this.waiting.some(
+      ({ begin }) =>
+        begin.start === 'historical' || begin.token !== undefined || begin.partitions !== undefined,
+    );
     const historical =
-      this.compacted || (this.options.settings.defaultOffset ?? 'live') === 'historical'
+      this.compacted || wanted || (this.options.settings.defaultOffset ?? 'live') === 'historical'
         ? 'historical'
         : 'live';
     if (!resume) this.upstreamStart = historical;

@@ -323,6 +323,26 @@ describe('kafka cache against Kafka', () => {
     }
   });
 
+  it('serves many historical subscribers of a delete-policy topic from one history, each record once', async () => {
+    const topic = uniqueTopic('cache-history');
+    await createTopic(kafka(), topic, 2);
+    const harness = await gateway(kafka().bootstrap);
+    await produce(
+      harness,
+      topic,
+      Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+    );
+    const subscribers = Array.from({ length: 200 }, () => fetch(harness, topic, { start: 'historical' }));
+    await Promise.all(subscribers.map((s) => waitCaughtUp(s, 60_000)));
+    await produce(harness, topic, [{ key: 'late', value: 'late' }]);
+    await eventually(() => subscribers.every((s) => records(s).length >= 7));
+    for (const subscriber of subscribers) {
+      const seen = records(subscriber).map((r) => `${r.ext.partition}:${r.ext.offset}`);
+      expect(seen).toHaveLength(7);
+      expect(new Set(seen).size).toBe(7);
+    }
+  });
+
   it('holds readiness until bootstrap topics are hydrated', async () => {
     const topic = uniqueTopic('cache-bootstrap');
     await createTopic(kafka(), topic, 2, { 'cleanup.policy': 'compact' });
