@@ -182,7 +182,11 @@ describe('kafka cache', () => {
     await tick();
     expect(records(one).map((r) => [r.key, r.value])).toEqual([['k42', 'v42.2']]);
     // Partitions interleave in no fixed order; within one, offsets ascend.
-    expect(records(two).map((r) => [r.key, r.value]).sort()).toEqual([
+    expect(
+      records(two)
+        .map((r) => [r.key, r.value])
+        .sort(),
+    ).toEqual([
       ['k3', 'v3.2'],
       ['k8', 'v8.2'],
     ]);
