@@ -18,6 +18,10 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export interface RunningExample {
   /** `http://localhost:<port>`: the README's `localhost:7114`, on a free port. */
   readonly origin: string;
+  /** `https://localhost:<port>`: the README's `localhost:7143`, for examples listening with TLS. */
+  readonly secureOrigin: string;
+  /** What the runner exported for the user (`export NAME=value` lines): tokens, TLS CA, … */
+  readonly exported: Readonly<Record<string, string>>;
   readonly port: number;
   /** Everything the gateway and the runner wrote so far. */
   output(): string;
@@ -77,6 +81,7 @@ export async function startExample(
       ...process.env,
       KAFKA_BOOTSTRAP: kafka().bootstrap,
       TRIBUTARY_HTTP_PORT: String(port),
+      TRIBUTARY_HTTPS_PORT: String(port),
       TRIBUTARY_LOG_LEVEL: 'warn',
       NO_COLOR: '1',
       ...env,
@@ -96,9 +101,13 @@ export async function startExample(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  const exported: Record<string, string> = {};
+  for (const m of output.matchAll(/^ {2}export (\w+)=(.*)$/gm)) exported[m[1]!] = m[2]!;
   return {
     origin: `http://localhost:${port}`,
+    secureOrigin: `https://localhost:${port}`,
     port,
+    exported,
     output: () => output,
     async stop() {
       if (child.exitCode === null) child.kill('SIGINT');
