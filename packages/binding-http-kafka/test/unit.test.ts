@@ -13,7 +13,6 @@ import {
 import { noneMatch, parseIfNoneMatch, parsePrefer } from '../src/stream/preconditions.ts';
 import { correlationId } from '../src/stream/correlation.ts';
 import { kafkaProblem } from '../src/stream/exchange.ts';
-import { kafkaFilters } from '../src/stream/records.ts';
 
 const enc = (text: string) => new TextEncoder().encode(text);
 
@@ -184,20 +183,6 @@ describe('Kafka failures as HTTP problems', () => {
     );
     expect(problem.detail).not.toContain('alice');
     expect(problem.detail).not.toContain('10.0.0.7');
-  });
-});
-
-describe('filters', () => {
-  it('turns a template that resolved to nothing into a condition that matches nothing', () => {
-    const filters = kafkaFilters([{}], [{ key: '${params.id}' }]);
-    expect(filters).toEqual([{ conditions: [{ key: enc('') }] }]);
-    expect(
-      kafkaFilters(
-        [{ key: 'a', headers: { tag: 'x' } }],
-        [{ key: '${params.k}', headers: { tag: '${params.t}' } }],
-      ),
-    ).toEqual([{ conditions: [{ key: enc('a') }, { header: { name: 'tag', value: enc('x') } }] }]);
-    expect(kafkaFilters(undefined, undefined)).toBeUndefined();
   });
 });
 

@@ -334,6 +334,9 @@ export type KafkaExtension =
   | KafkaDescribeEx
   | KafkaErrorEx;
 
+export { routeFilters } from './stream/route-filters.ts';
+export type { RouteFilter } from './stream/route-filters.ts';
+
 /** Narrows any extension to a Kafka one. */
 export function isKafkaExtension(ext: Extension | undefined): ext is KafkaExtension {
   return ext?.type === 'kafka';

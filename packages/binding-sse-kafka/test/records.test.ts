@@ -1,7 +1,7 @@
 // Pure pieces of the mapping: route filters as Kafka filters, records as events.
 import { describe, expect, it } from 'vitest';
 import type { KafkaRecordDataEx } from '@tributary/binding-kafka';
-import { kafkaFilters, recordEvent } from '../src/stream/records.ts';
+import { recordEvent } from '../src/stream/records.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -21,35 +21,6 @@ function record(init: Partial<KafkaRecordDataEx>): KafkaRecordDataEx {
     ...init,
   };
 }
-
-describe('kafkaFilters', () => {
-  it('keeps key and header conditions of each filter', () => {
-    const filters = kafkaFilters(
-      [{ key: 'AAPL', headers: { tag: 'nasdaq' } }, { key: 'MSFT' }],
-      [{ key: '${params.key}', headers: { tag: '${params.tag}' } }, { key: 'MSFT' }],
-    );
-    expect(filters).toEqual([
-      { conditions: [{ key: enc('AAPL') }, { header: { name: 'tag', value: enc('nasdaq') } }] },
-      { conditions: [{ key: enc('MSFT') }] },
-    ]);
-  });
-
-  it('turns a condition whose template resolved to nothing into a contradiction: matches nothing', () => {
-    // `${guarded['g'].identity}` without identity resolves to null; a missing param drops the field.
-    const filters = kafkaFilters(
-      [{ key: null as unknown as string }, { headers: {} }],
-      [{ key: "${guarded['g'].identity}" }, { headers: { owner: '${params.owner}' } }],
-    );
-    const empty = enc('');
-    const owner = { header: { name: 'owner', value: empty } };
-    // A contradiction: not even a record whose key or header is empty matches.
-    expect(filters).toEqual([
-      { conditions: [{ key: empty }, { not: { key: empty } }] },
-      { conditions: [owner, { not: owner }] },
-    ]);
-    expect(kafkaFilters(undefined, undefined)).toBeUndefined();
-  });
-});
 
 describe('recordEvent', () => {
   const spec = { eventHeader: 'event-type', deleteEvent: 'delete' };

@@ -13,14 +13,14 @@
  */
 import type { StreamError } from '@tributary/kernel';
 import { headerValues, type HttpHeader } from '@tributary/binding-http';
-import type { KafkaFetchBeginEx } from '@tributary/binding-kafka';
+import { routeFilters, type KafkaFetchBeginEx } from '@tributary/binding-kafka';
 import type { HttpKafkaFetchWith } from '../config/schema.ts';
 import type { Exchange } from './exchange.ts';
 import { kafkaProblem } from './exchange.ts';
 import { FetchStream, type RecordMessage } from './fetch.ts';
 import { noneMatch, parseIfNoneMatch, parsePrefer, quoteEtag, type Preferences } from './preconditions.ts';
 import type { Operation, OperationHost, Target } from './proxy.ts';
-import { kafkaFilters, utf8 } from './records.ts';
+import { utf8 } from './records.ts';
 
 /** Largest collection answered whole (with an ETag); larger ones are streamed. */
 export const BUFFER_BYTES = 256 * 1024;
@@ -57,7 +57,7 @@ export class FetchCollectionOperation implements Operation {
 
   start(): void {
     const { spec, raw } = this.target;
-    const filters = kafkaFilters(spec.filters, raw.capability === 'fetch' ? raw.filters : undefined);
+    const filters = routeFilters(spec.filters, raw.capability === 'fetch' ? raw.filters : undefined);
     const begin: KafkaFetchBeginEx = {
       type: 'kafka',
       capability: 'fetch',

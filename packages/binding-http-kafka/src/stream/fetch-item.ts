@@ -9,7 +9,7 @@
  */
 import type { StreamError } from '@tributary/kernel';
 import { headerValues, type HttpHeader } from '@tributary/binding-http';
-import type { KafkaFetchBeginEx } from '@tributary/binding-kafka';
+import { routeFilters, type KafkaFetchBeginEx } from '@tributary/binding-kafka';
 import type { HttpKafkaFetchWith } from '../config/schema.ts';
 import { errors } from '../errors.ts';
 import type { Exchange } from './exchange.ts';
@@ -17,7 +17,7 @@ import { kafkaProblem, problemOf } from './exchange.ts';
 import { FetchStream, recordEtag, type RecordMessage } from './fetch.ts';
 import { noneMatch, parseIfNoneMatch, parsePrefer, quoteEtag, type Preferences } from './preconditions.ts';
 import type { Operation, OperationHost, Target } from './proxy.ts';
-import { kafkaFilters, recordHeader } from './records.ts';
+import { recordHeader } from './records.ts';
 
 const WINDOW = 1_048_576;
 
@@ -43,7 +43,7 @@ export class FetchItemOperation implements Operation {
 
   start(): void {
     const { spec, raw } = this.target;
-    const filters = kafkaFilters(spec.filters, raw.capability === 'fetch' ? raw.filters : undefined);
+    const filters = routeFilters(spec.filters, raw.capability === 'fetch' ? raw.filters : undefined);
     const begin: KafkaFetchBeginEx = {
       type: 'kafka',
       capability: 'fetch',

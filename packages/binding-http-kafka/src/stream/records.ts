@@ -2,8 +2,7 @@
  * Small conversions between HTTP and Kafka shapes: UTF-8, record headers, route filters.
  */
 import type { HttpHeader } from '@tributary/binding-http';
-import type { KafkaCondition, KafkaFilter, KafkaHeader, KafkaRecordDataEx } from '@tributary/binding-kafka';
-import type { HttpKafkaFilter } from '../config/schema.ts';
+import type { KafkaHeader, KafkaRecordDataEx } from '@tributary/binding-kafka';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -20,26 +19,6 @@ export function text(bytes: Uint8Array | null): string {
 export function recordHeader(headers: readonly KafkaHeader[], name: string): string | undefined {
   for (const h of headers) if (h.name === name) return text(h.value);
   return undefined;
-}
-
-/**
- * Route filters as Kafka filters. `raw` is the filter list as configured: a template that
- * resolved to nothing (no such param, no identity) removed its property from `resolved`, and
- * must then match nothing rather than everything, so it becomes a condition on the empty value.
- */
-export function kafkaFilters(
-  resolved: readonly HttpKafkaFilter[] | undefined,
-  raw: readonly HttpKafkaFilter[] | undefined,
-): KafkaFilter[] | undefined {
-  if (raw === undefined) return undefined;
-  return raw.map((configured, i) => {
-    const filter = resolved?.[i];
-    const conditions: KafkaCondition[] = [];
-    if (configured.key !== undefined) conditions.push({ key: utf8(filter?.key ?? '') });
-    for (const name of Object.keys(configured.headers ?? {}))
-      conditions.push({ header: { name, value: utf8(filter?.headers?.[name] ?? '') } });
-    return { conditions };
-  });
 }
 
 /**

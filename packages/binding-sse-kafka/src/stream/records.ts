@@ -1,41 +1,10 @@
 /**
- * Pure conversions between Kafka records and SSE events, and route filters as Kafka filters.
+ * Pure conversions between Kafka records and SSE events.
  */
-import type { KafkaCondition, KafkaFilter, KafkaRecordDataEx } from '@tributary/binding-kafka';
+import type { KafkaRecordDataEx } from '@tributary/binding-kafka';
 import { sseEvent, type SseEventEx } from '@tributary/binding-sse';
-import type { SseKafkaFilter } from '../config/schema.ts';
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/**
- * Route filters as Kafka filters. `raw` is the filter list as configured: a template that
- * resolved to nothing (no such param, a session without identity) removed its property from
- * `resolved` (or left it null), and must then match nothing rather than everything. A condition
- * on the empty value would still match records whose key or header *is* empty, so such a
- * condition becomes a contradiction (`c` and `not c`), which no record satisfies.
- */
-export function kafkaFilters(
-  resolved: readonly SseKafkaFilter[] | undefined,
-  raw: readonly SseKafkaFilter[] | undefined,
-): KafkaFilter[] | undefined {
-  if (raw === undefined) return undefined;
-  return raw.map((configured, i) => {
-    const filter = resolved?.[i];
-    const conditions: KafkaCondition[] = [];
-    const add = (value: string | null | undefined, condition: (bytes: Uint8Array) => KafkaCondition) => {
-      if (typeof value === 'string') conditions.push(condition(encoder.encode(value)));
-      else {
-        const never = condition(new Uint8Array(0));
-        conditions.push(never, { not: never });
-      }
-    };
-    if (configured.key !== undefined) add(filter?.key, (key) => ({ key }));
-    for (const name of Object.keys(configured.headers ?? {}))
-      add(filter?.headers?.[name], (value) => ({ header: { name, value } }));
-    return { conditions };
-  });
-}
 
 export interface EventSpec {
   /** Record header naming the event type. */

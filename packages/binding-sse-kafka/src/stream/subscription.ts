@@ -23,12 +23,17 @@ import {
   type StreamError,
   type StreamHandler,
 } from '@tributary/kernel';
-import type { KafkaErrorEx, KafkaFetchBeginEx, KafkaRecordDataEx } from '@tributary/binding-kafka';
+import {
+  routeFilters,
+  type KafkaErrorEx,
+  type KafkaFetchBeginEx,
+  type KafkaRecordDataEx,
+} from '@tributary/binding-kafka';
 import type { SseBeginEx, SseProblemEx } from '@tributary/binding-sse';
 import type { SseKafkaWith } from '../config/schema.ts';
 import { errors } from '../errors.ts';
 import { problemOf, type SubscriptionHost } from './proxy.ts';
-import { kafkaFilters, recordEvent, type EventSpec } from './records.ts';
+import { recordEvent, type EventSpec } from './records.ts';
 
 export interface SubscriptionTarget {
   readonly exit: string;
@@ -66,7 +71,7 @@ export class Subscription implements StreamHandler {
 
   start(): void {
     const { spec, raw } = this.target;
-    const filters = kafkaFilters(spec.filters, raw.filters);
+    const filters = routeFilters(spec.filters, raw.filters);
     const token = this.begin.lastEventId;
     const fetch: KafkaFetchBeginEx = {
       type: 'kafka',
