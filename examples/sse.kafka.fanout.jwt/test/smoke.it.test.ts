@@ -53,7 +53,7 @@ async function produce(value: string): Promise<void> {
 }
 
 describe('sse.kafka.fanout.jwt', () => {
-  it('1. refuses no token (401) and a token without the scope (403); opens with header or query token', async () => {
+  it('1. refuses no token (401) and a token without the scope (403); opens with a token in header, query or cookie', async () => {
     const url = `${example.secureOrigin}/events/AAPL`;
     const anonymous = await curl([...ca(), ...SSE, url]);
     expect(anonymous.status).toBe(401);
@@ -70,13 +70,14 @@ describe('sse.kafka.fanout.jwt', () => {
     await produce('{"symbol":"AAPL","price":1}');
     const byHeader = stream(['-H', `Authorization: Bearer ${await token('reader:reader-secret')}`, url]);
     const byQuery = stream([`${url}?access_token=${await token('reader:reader-secret')}`]);
-    for (const opened of [byHeader, byQuery])
+    const byCookie = stream(['-b', `access_token=${await token('reader:reader-secret')}`, url]);
+    for (const opened of [byHeader, byQuery, byCookie])
       await opened.until(
         (out) => out.includes('data: {"symbol":"AAPL","price":1}'),
         20_000,
         'the AAPL event',
       );
-    for (const opened of [byHeader, byQuery]) await opened.stop();
+    for (const opened of [byHeader, byQuery, byCookie]) await opened.stop();
   });
 
   it('2. challenges before expiry; a fresh token keeps the stream, none ends it at expiry', async () => {

@@ -152,6 +152,14 @@ describe('http server: credentials and guards', () => {
     expect((await curl([`${url}/admin?access_token=alice`])).status).toBe(200);
     expect((await curl(['-H', 'cookie: theme=dark; access_token=alice', `${url}/admin`])).status).toBe(200);
     expect((await curl(['-H', 'authorization: bearer alice', `${url}/admin`])).status).toBe(200);
+    // HTTP/2 (RFC 9113 §8.2.3 lets clients split cookies into several fields).
+    expect((await curl(['--http2-prior-knowledge', '-b', 'access_token=alice', `${url}/admin`])).status).toBe(
+      200,
+    );
+    expect(
+      (await curl(['--http2-prior-knowledge', '-b', 'theme=dark; access_token=alice', `${url}/admin`]))
+        .status,
+    ).toBe(200);
   });
 
   it('answers 401 with a challenge without valid credentials, 403 without the roles', async () => {
