@@ -54,6 +54,14 @@ describe('http.kafka.crud', () => {
     expect(first.headers['etag']).toMatch(/^".+"$/);
     expect(first.body).toBe('{"greeting":"Hello, world1"}');
 
+    // HEAD: the same head, no body (RFC 9110 §9.3.2)
+    const head = await curl(['-I', url('/items/1')]);
+    expect(head.status).toBe(200);
+    expect(head.headers['etag']).toBe(first.headers['etag']);
+    expect(head.headers['content-length']).toBe(String('{"greeting":"Hello, world1"}'.length));
+    expect(head.body).toBe('');
+    expect((await kcatRecords('items-snapshots', 1)).length).toBe(1);
+
     // 3. replace it
     const put = [
       '-X',
@@ -99,7 +107,7 @@ describe('http.kafka.crud', () => {
     const url = (path: string) => `${example.origin}${path}`;
     const patch = await curl(['-X', 'PATCH', '-d', '{}', url('/items/1')]);
     expect(patch.status).toBe(405);
-    expect(patch.headers['allow']).toBe('DELETE, GET, PUT');
+    expect(patch.headers['allow']).toBe('DELETE, GET, HEAD, PUT');
     const noKey = await curl([
       '-X',
       'POST',

@@ -85,7 +85,7 @@ export class HttpKafkaProxy implements BindingHandler, OperationHost {
     const exchange = new Exchange(stream, begin);
     const idempotencyKey = exchange.header(this.settings.idempotencyKey);
     const resolution = this.ctx.resolveRoute(
-      matcher(exchange.method, exchange.path),
+      this.matcherFor(exchange),
       stream.authorization,
       idempotencyKey === undefined ? {} : { idempotencyKey },
     );
@@ -110,6 +110,22 @@ export class HttpKafkaProxy implements BindingHandler, OperationHost {
   private refuse(exchange: Exchange, problem: HttpProblemEx): StreamHandler {
     exchange.fail(problem);
     return {};
+  }
+
+  /**
+   * The route matcher of a request. `HEAD` is answered by the fetch routes of `GET` (RFC 9110
+   * §9.3.2: the same head, no body — the http server drops the body), never by a produce route.
+   */
+  private matcherFor(
+    exchange: Exchange,
+  ): (when: HttpKafkaWhen) => Readonly<Record<string, string>> | undefined {
+    const match = matcher(exchange.method, exchange.path);
+    if (exchange.method !== 'HEAD') return match;
+    const asGet = matcher('GET', exchange.path);
+    const fetches = new Set<HttpKafkaWhen>();
+    for (const route of this.ctx.config.routes)
+      if (route.with?.capability === 'fetch') for (const when of route.when) fetches.add(when);
+    return (when) => match(when) ?? (fetches.has(when) ? asGet(when) : undefined);
   }
 
   outcome(problem: HttpProblemEx | undefined): void {
@@ -167,6 +183,7 @@ export class HttpKafkaProxy implements BindingHandler, OperationHost {
             if (compilePath(when.path).match(exchange.path)) {
               if (when.method === undefined) anyMethod = true;
               else allowed.add(when.method);
+              if (when.method === 'GET' && route.with?.capability === 'fetch') allowed.add('HEAD');
             }
         if (allowed.size === 0 || anyMethod) return problemOf(errors.TRIB_HTTP_KAFKA_NO_ROUTE, what);
         return problemOf(errors.TRIB_HTTP_KAFKA_METHOD_NOT_ALLOWED, what, [
