@@ -15,6 +15,10 @@ export const errors = defineErrors({
   TRIB_HTTP_UNAUTHORIZED: { message: 'credentials are missing or not valid', status: 401 },
   /** The request's session lacks the roles every matching route needs. */
   TRIB_HTTP_FORBIDDEN: { message: 'the credentials do not grant access to this resource', status: 403 },
+  TRIB_HTTP_GUARD_UNAVAILABLE: {
+    message: 'the credentials cannot be verified right now; retry later',
+    status: 503,
+  },
   /** The request body is larger than `bodyLimit`. */
   TRIB_HTTP_BODY_TOO_LARGE: { message: 'the request body exceeds {limit} bytes', status: 413 },
   /** The request head is larger than `maxHeaderSize`. */

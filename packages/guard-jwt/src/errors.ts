@@ -12,7 +12,7 @@ export const errors = defineErrors({
   TRIB_JWT_UNKNOWN_KEY: { message: 'no verification key matches the token ({kid})', status: 401 },
   TRIB_JWT_KEYS_UNAVAILABLE: {
     message: 'guard "{guard}" has no verification keys yet: the JWKS could not be fetched',
-    status: 401,
+    status: 503,
   },
   TRIB_JWT_SIGNATURE: { message: 'the token signature does not verify', status: 401 },
   TRIB_JWT_EXPIRED: { message: 'the token expired at {at}', status: 401 },

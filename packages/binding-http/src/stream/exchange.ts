@@ -212,7 +212,14 @@ export class ServerExchange {
       return;
     }
     this.authorize().then(
-      ({ authorization, refused }) => this.route(authorization, refused),
+      ({ authorization, refused, unavailable }) => {
+        if (unavailable) {
+          this.closeAfter = this.hasBody && !this.requestComplete;
+          this.doNetProblem(errorProblem(errors.TRIB_HTTP_GUARD_UNAVAILABLE), { 'retry-after': '5' });
+          return;
+        }
+        this.route(authorization, refused);
+      },
       () => this.doNetProblem(errorProblem(errors.TRIB_HTTP_INTERNAL)),
     );
   }
@@ -229,8 +236,12 @@ export class ServerExchange {
    * valid, 401 otherwise; nothing is routed.
    */
   private async challengeResponse(): Promise<void> {
-    const { authorization, refused } = await this.authorize();
+    const { authorization, refused, unavailable } = await this.authorize();
     const guards = Object.keys(authorization);
+    if (guards.length === 0 && unavailable) {
+      this.doNetProblem(errorProblem(errors.TRIB_HTTP_GUARD_UNAVAILABLE), { 'retry-after': '5' });
+      return;
+    }
     if (guards.length === 0) {
       this.doNetProblem(errorProblem(errors.TRIB_HTTP_UNAUTHORIZED), {
         'www-authenticate': this.challenges([], refused),
@@ -258,10 +269,16 @@ export class ServerExchange {
   }
 
   /** Guard sessions from the request's credentials; guards that refused them in `refused`. */
-  private async authorize(): Promise<{ authorization: Authorization; refused: Set<string> }> {
+  private async authorize(): Promise<{
+    authorization: Authorization;
+    refused: Set<string>;
+    unavailable: boolean;
+  }> {
     const authorization: Record<string, GuardSession> = {};
     const refused = new Set<string>();
-    if (this.scope.credentials.size === 0) return { authorization, refused };
+    // A guard that cannot verify credentials now (status 503) must not make them look invalid.
+    let unavailable = false;
+    if (this.scope.credentials.size === 0) return { authorization, refused, unavailable };
     const q = this.target.indexOf('?');
     const query = new URLSearchParams(q < 0 ? '' : this.target.slice(q + 1));
     let cookies: Map<string, string> | undefined;
@@ -273,10 +290,11 @@ export class ServerExchange {
         if (credentials === undefined || guard === undefined) return;
         const result = await guard.authorize(credentials);
         if (result.ok) authorization[name] = result.session;
+        else if (result.failure.status === 503) unavailable = true;
         else refused.add(name);
       }),
     );
-    return { authorization, refused };
+    return { authorization, refused, unavailable };
   }
 
   private facts(): RequestFacts {

@@ -138,6 +138,7 @@ const guarded = () =>
           type: 'test',
           options: {
             credentials: { alice: { identity: 'alice', roles: ['admin'] }, bob: { identity: 'bob' } },
+            unverifiable: ['later'],
           },
         },
       },
@@ -160,6 +161,18 @@ describe('http server: credentials and guards', () => {
       (await curl(['--http2-prior-knowledge', '-b', 'theme=dark; access_token=alice', `${url}/admin`]))
         .status,
     ).toBe(200);
+  });
+
+  it('answers 503 with Retry-After for credentials the guard cannot verify now, not 401', async () => {
+    harness = await startGateway(guarded());
+    const url = urlOf(harness);
+    const later = await curl(['-H', 'authorization: Bearer later', `${url}/private`]);
+    expect(later.status).toBe(503);
+    expect(later.headers['retry-after']).toBe('5');
+    expect(problemOf(later.body)).toMatchObject({ code: 'TRIB_HTTP_GUARD_UNAVAILABLE', status: 503 });
+    // Without credentials the request is routed as usual.
+    expect((await curl([`${url}/public`])).status).toBe(200);
+    expect((await curl([`${url}/private`])).status).toBe(401);
   });
 
   it('answers 401 with a challenge without valid credentials, 403 without the roles', async () => {

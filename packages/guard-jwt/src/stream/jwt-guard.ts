@@ -44,7 +44,11 @@ function refuse(
   const error = factory(params);
   return {
     ok: false,
-    failure: { code: error.code, message: error.message, status: error.status === 403 ? 403 : 401 },
+    failure: {
+      code: error.code,
+      message: error.message,
+      status: error.status === 403 || error.status === 503 ? error.status : 401,
+    },
   };
 }
 

@@ -14,11 +14,16 @@ import type { JsonSchema } from './schema.ts';
 import type { GuardConfig, ConfigIssue } from './config.ts';
 import type { PluginContext } from './context.ts';
 
-/** Why credentials were refused. `status` is the HTTP-style status a server maps it to. */
+/**
+ * Why credentials were refused. `status` is the HTTP-style status a server maps it to: 401 (not
+ * valid), 403 (valid, but not enough), or 503 when the guard cannot verify credentials right now
+ * (its keys are unavailable) — a server then answers 503 with `Retry-After` rather than telling
+ * the client its credentials are bad.
+ */
 export interface GuardFailure {
   readonly code: string;
   readonly message: string;
-  readonly status: 401 | 403;
+  readonly status: 401 | 403 | 503;
 }
 
 export type GuardResult =

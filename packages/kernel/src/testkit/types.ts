@@ -312,6 +312,8 @@ export interface TestGuardOptions {
   >;
   /** When present, the guard implements `credentials()` with this token. */
   readonly outbound?: TestGuardOutbound;
+  /** Credentials refused with status 503, as a guard whose keys are unavailable refuses them. */
+  readonly unverifiable?: readonly string[];
 }
 
 /** The `exp` claim of a JWT in epoch ms, or null when `token` is not a JWT with one. */
@@ -404,6 +406,11 @@ export const testGuard: GuardFactory<TestGuardOptions> = {
         },
         oneOf: [{ required: ['token'] }, { required: ['file'] }],
       },
+      unverifiable: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Credentials answered with a 503 failure: the guard cannot verify them now.',
+      },
       credentials: {
         type: 'object',
         additionalProperties: {
@@ -422,7 +429,18 @@ export const testGuard: GuardFactory<TestGuardOptions> = {
   },
   create(ctx, config) {
     const accepted = config.options.credentials ?? {};
+    const unverifiable = new Set(config.options.unverifiable ?? []);
     const authorize = (credentials: string): Promise<GuardResult> => {
+      if (unverifiable.has(credentials)) {
+        return Promise.resolve({
+          ok: false,
+          failure: {
+            code: 'TRIB_GUARD_UNAVAILABLE',
+            message: 'test credentials marked unverifiable',
+            status: 503,
+          },
+        });
+      }
       const known = Object.hasOwn(accepted, credentials) ? accepted[credentials] : undefined;
       if (!known) {
         return Promise.resolve({
