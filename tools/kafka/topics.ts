@@ -55,6 +55,16 @@ export async function ensureTopics(bootstrap: string, specs: readonly TopicSpec[
   });
 }
 
+/** One topic, for tests: {@link ensureTopics} with positional arguments. */
+export function createTopic(
+  bootstrap: string,
+  name: string,
+  partitions = 1,
+  config: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  return ensureTopics(bootstrap, [{ name, partitions, config }]);
+}
+
 /** Deletes the topics (when they exist) and creates them again, empty. */
 export async function recreateTopics(bootstrap: string, specs: readonly TopicSpec[]): Promise<void> {
   await withAdmin(bootstrap, async (admin) => {

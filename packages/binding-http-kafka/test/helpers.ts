@@ -3,7 +3,6 @@
 import type { HttpBeginEx, HttpProblemEx } from '@tributary/binding-http';
 import { createTestKernel, type ScriptedPeer, type TestHarness } from '@tributary/kernel/testkit';
 import { plugin as kafkaPlugin } from '@tributary/binding-kafka/plugin';
-import { Admin } from '@platformatic/kafka';
 import { plugin } from '../src/plugin.ts';
 
 export interface Response {
@@ -117,29 +116,6 @@ export function gateway(
   });
 }
 
-export async function createTopic(
-  bootstrap: string,
-  topic: string,
-  partitions = 1,
-  configs: Record<string, string> = {},
-): Promise<void> {
-  const admin = new Admin({ clientId: 'http-kafka-test', bootstrapBrokers: [bootstrap] });
-  try {
-    await admin.createTopics({
-      topics: [topic],
-      partitions,
-      replicas: 1,
-      configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
-    });
-    for (let i = 0; i < 50; i++) {
-      const metadata = await admin.metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined);
-      const info = metadata?.topics.get(topic);
-      if (info && info.partitions.every((p) => p.leader >= 0)) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } finally {
-    await admin.close();
-  }
-}
+export { createTopic } from '../../../tools/kafka/topics.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

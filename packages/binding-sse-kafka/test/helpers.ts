@@ -1,7 +1,7 @@
 // A whole gateway as SSE clients reach it: the real `http` server on a free port → `sse` →
 // `sse-kafka` → the Kafka cache and client → a real broker. Records are produced with the
 // @platformatic/kafka producer (the Kafka binding's own library, not the gateway).
-import { Admin, Producer, ProduceAcks } from '@platformatic/kafka';
+import { Producer, ProduceAcks } from '@platformatic/kafka';
 import { createTestKernel, type TestHarness } from '@tributary/kernel/testkit';
 import { plugin as kafkaPlugin } from '@tributary/binding-kafka/plugin';
 import { plugin as httpPlugin } from '@tributary/binding-http/plugin';
@@ -71,30 +71,7 @@ export async function startGateway(setup: GatewaySetup): Promise<{ harness: Test
   return { harness, origin: address.url };
 }
 
-export async function createTopic(
-  bootstrap: string,
-  topic: string,
-  partitions = 1,
-  configs: Record<string, string> = {},
-): Promise<void> {
-  const admin = new Admin({ clientId: 'sse-kafka-test', bootstrapBrokers: [bootstrap] });
-  try {
-    await admin.createTopics({
-      topics: [topic],
-      partitions,
-      replicas: 1,
-      configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
-    });
-    for (let i = 0; i < 50; i++) {
-      const metadata = await admin.metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined);
-      const info = metadata?.topics.get(topic);
-      if (info && info.partitions.every((p) => p.leader >= 0)) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } finally {
-    await admin.close();
-  }
-}
+export { createTopic } from '../../../tools/kafka/topics.ts';
 
 export interface Rec {
   readonly key: string;

@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeComment, encodeEvent, encodeFields, splitLines } from '../src/stream/encode.ts';
 import { acceptsEventStream } from '../src/stream/server.ts';
-import { compilePath } from '../src/config/schema.ts';
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -122,16 +121,5 @@ describe('acceptsEventStream', () => {
     expect(acceptsEventStream('text/event-stream;q=0')).toBe(false);
     expect(acceptsEventStream('*/*')).toBe(false);
     expect(acceptsEventStream(undefined)).toBe(false);
-  });
-});
-
-describe('compilePath', () => {
-  it('captures decoded segments and matches whole paths only', () => {
-    const pattern = compilePath('/events/{key}/{tag}');
-    expect(pattern.match('/events/AAPL/nasdaq')).toEqual({ key: 'AAPL', tag: 'nasdaq' });
-    expect(pattern.match('/events/a%20b/x')).toEqual({ key: 'a b', tag: 'x' });
-    expect(pattern.match('/events/AAPL')).toBeUndefined();
-    expect(pattern.match('/events/AAPL/nasdaq/more')).toBeUndefined();
-    expect(pattern.match('/events/%E0%A4%A/x')).toBeUndefined();
   });
 });

@@ -26,6 +26,8 @@ export { errors } from './errors.ts';
 export { MessageAssembler, pumpReadable, pumpToWritable } from './engine/pump.ts';
 export { relay } from './engine/relay.ts';
 export { resolveTemplates } from './engine/templates.ts';
+export { compilePathPattern } from './engine/paths.ts';
+export type { PathMatcher } from './engine/paths.ts';
 export { PluginRegistry } from './engine/registry.ts';
 export { createKernel, Kernel, TOKENS } from './lifecycle/kernel.ts';
 export type { KernelOptions, LoadedConfig } from './lifecycle/kernel.ts';

@@ -3,7 +3,14 @@
  * fragments (the kernel composes them into the configuration schema), the cross-field checks and
  * the route condition matcher.
  */
-import type { BindingConfig, ConfigIssue, JsonSchema, RouteParams } from '@tributary/kernel';
+import {
+  compilePathPattern,
+  type BindingConfig,
+  type ConfigIssue,
+  type JsonSchema,
+  type RouteParams,
+  type PathMatcher,
+} from '@tributary/kernel';
 
 /** `bindings.<name>.options` of an `http-kafka` proxy. All optional. */
 export interface HttpKafkaOptions {
@@ -289,60 +296,18 @@ function placeholders(path: string): string[] {
   return [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
 }
 
-/** A compiled `when.path`: matches a request path and captures its placeholders. */
-export interface PathPattern {
-  match(path: string): RouteParams | undefined;
-}
-
-const patterns = new Map<string, PathPattern>();
-
 /**
- * Compiles `/items/{id};cid={correlationId}`: literal text must match exactly, a placeholder
- * captures one or more characters other than `/`, `;` and `?` (percent-decoded). Compiled
- * patterns are cached, config reloads reuse them.
+ * A compiled `when.path`: `{name}` captures one segment, up to `/`, `;` (so that
+ * `/items/{id};cid={correlationId}` separates the two) or `?`.
  */
-export function compilePath(pattern: string): PathPattern {
-  let compiled = patterns.get(pattern);
-  if (compiled) return compiled;
-  const names: string[] = [];
-  const source = pattern
-    .split(/(\{\w+\})/)
-    .map((part) => {
-      const m = /^\{(\w+)\}$/.exec(part);
-      if (m) {
-        names.push(m[1]!);
-        return '([^/;?]+)';
-      }
-      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    })
-    .join('');
-  const regex = new RegExp(`^${source}$`);
-  compiled = {
-    match(path) {
-      const m = regex.exec(path);
-      if (!m) return undefined;
-      const params: Record<string, string> = {};
-      for (let i = 0; i < names.length; i++) {
-        const raw = m[i + 1]!;
-        let value: string;
-        try {
-          value = decodeURIComponent(raw);
-        } catch {
-          return undefined;
-        }
-        params[names[i]!] = value;
-      }
-      return params;
-    },
-  };
-  patterns.set(pattern, compiled);
-  return compiled;
+export function compilePath(pattern: string): PathMatcher {
+  return compilePathPattern(pattern, '/;?');
 }
 
 /** The route matcher for one request. */
 export function matcher(method: string, path: string): (when: HttpKafkaWhen) => RouteParams | undefined {
   return (when) => {
     if (when.method !== undefined && when.method !== method) return undefined;
-    return compilePath(when.path).match(path);
+    return compilePath(when.path)(path);
   };
 }

@@ -13,11 +13,10 @@
  */
 import type { StreamError } from '@tributary/kernel';
 import { headerValues, type HttpHeader } from '@tributary/binding-http';
-import { routeFilters, type KafkaFetchBeginEx } from '@tributary/binding-kafka';
 import type { HttpKafkaFetchWith } from '../config/schema.ts';
 import type { Exchange } from './exchange.ts';
 import { kafkaProblem } from './exchange.ts';
-import { FetchStream, type RecordMessage } from './fetch.ts';
+import { FetchStream, historical, type RecordMessage } from './fetch.ts';
 import { noneMatch, parseIfNoneMatch, parsePrefer, quoteEtag, type Preferences } from './preconditions.ts';
 import type { Operation, OperationHost, Target } from './proxy.ts';
 import { utf8 } from './records.ts';
@@ -56,20 +55,18 @@ export class FetchCollectionOperation implements Operation {
   }
 
   start(): void {
-    const { spec, raw } = this.target;
-    const filters = routeFilters(spec.filters, raw.capability === 'fetch' ? raw.filters : undefined);
-    const begin: KafkaFetchBeginEx = {
-      type: 'kafka',
-      capability: 'fetch',
-      topic: spec.topic,
-      start: 'historical',
-      ...(filters === undefined ? {} : { filters }),
-    };
-    this.fetch = new FetchStream(this.host, this.exchange, this.target.exit, begin, WINDOW, {
-      onRecord: (record) => this.onRecord(record),
-      onCaughtUp: (token) => this.onCaughtUp(token),
-      onFailed: (reason) => this.onFailed(reason),
-    });
+    this.fetch = new FetchStream(
+      this.host,
+      this.exchange,
+      this.target.exit,
+      historical(this.target),
+      WINDOW,
+      {
+        onRecord: (record) => this.onRecord(record),
+        onCaughtUp: (token) => this.onCaughtUp(token),
+        onFailed: (reason) => this.onFailed(reason),
+      },
+    );
   }
 
   onEnd(): void {

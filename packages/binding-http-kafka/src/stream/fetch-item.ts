@@ -9,12 +9,11 @@
  */
 import type { StreamError } from '@tributary/kernel';
 import { headerValues, type HttpHeader } from '@tributary/binding-http';
-import { routeFilters, type KafkaFetchBeginEx } from '@tributary/binding-kafka';
 import type { HttpKafkaFetchWith } from '../config/schema.ts';
 import { errors } from '../errors.ts';
 import type { Exchange } from './exchange.ts';
 import { kafkaProblem, problemOf } from './exchange.ts';
-import { FetchStream, recordEtag, type RecordMessage } from './fetch.ts';
+import { FetchStream, historical, recordEtag, type RecordMessage } from './fetch.ts';
 import { noneMatch, parseIfNoneMatch, parsePrefer, quoteEtag, type Preferences } from './preconditions.ts';
 import type { Operation, OperationHost, Target } from './proxy.ts';
 import { recordHeader } from './records.ts';
@@ -42,20 +41,18 @@ export class FetchItemOperation implements Operation {
   }
 
   start(): void {
-    const { spec, raw } = this.target;
-    const filters = routeFilters(spec.filters, raw.capability === 'fetch' ? raw.filters : undefined);
-    const begin: KafkaFetchBeginEx = {
-      type: 'kafka',
-      capability: 'fetch',
-      topic: spec.topic,
-      start: 'historical',
-      ...(filters === undefined ? {} : { filters }),
-    };
-    this.fetch = new FetchStream(this.host, this.exchange, this.target.exit, begin, WINDOW, {
-      onRecord: (record) => this.onRecord(record),
-      onCaughtUp: () => this.onCaughtUp(),
-      onFailed: (reason) => this.onFailed(reason),
-    });
+    this.fetch = new FetchStream(
+      this.host,
+      this.exchange,
+      this.target.exit,
+      historical(this.target),
+      WINDOW,
+      {
+        onRecord: (record) => this.onRecord(record),
+        onCaughtUp: () => this.onCaughtUp(),
+        onFailed: (reason) => this.onFailed(reason),
+      },
+    );
   }
 
   onEnd(): void {

@@ -9,9 +9,15 @@ import {
   type Stream,
   type StreamError,
 } from '@tributary/kernel';
-import type { KafkaCaughtUpEx, KafkaFetchBeginEx, KafkaRecordDataEx } from '@tributary/binding-kafka';
+import {
+  routeFilters,
+  type KafkaCaughtUpEx,
+  type KafkaFetchBeginEx,
+  type KafkaRecordDataEx,
+} from '@tributary/binding-kafka';
+import type { HttpKafkaFetchWith } from '../config/schema.ts';
 import { errors } from '../errors.ts';
-import type { OperationHost } from './proxy.ts';
+import type { OperationHost, Target } from './proxy.ts';
 import type { Exchange } from './exchange.ts';
 
 export interface RecordMessage {
@@ -92,6 +98,19 @@ export class FetchStream {
     this.stream = undefined;
     stream?.close({ code: errors.TRIB_HTTP_KAFKA_REQUEST_CLOSED.code });
   }
+}
+
+/** The historical fetch a read of `target` opens: the route's topic and filters. */
+export function historical(target: Target<HttpKafkaFetchWith>): KafkaFetchBeginEx {
+  const { spec, raw } = target;
+  const filters = routeFilters(spec.filters, raw.capability === 'fetch' ? raw.filters : undefined);
+  return {
+    type: 'kafka',
+    capability: 'fetch',
+    topic: spec.topic,
+    start: 'historical',
+    ...(filters === undefined ? {} : { filters }),
+  };
 }
 
 /** The entity tag of one record version: the same on every instance, new whenever the key is written. */

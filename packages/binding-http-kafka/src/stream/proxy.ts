@@ -180,7 +180,7 @@ export class HttpKafkaProxy implements BindingHandler, OperationHost {
         let anyMethod = false;
         for (const route of this.ctx.config.routes)
           for (const when of route.when)
-            if (compilePath(when.path).match(exchange.path)) {
+            if (compilePath(when.path)(exchange.path)) {
               if (when.method === undefined) anyMethod = true;
               else allowed.add(when.method);
               if (when.method === 'GET' && route.with?.capability === 'fetch') allowed.add('HEAD');

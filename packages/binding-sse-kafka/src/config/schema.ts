@@ -2,7 +2,13 @@
  * Configuration of `type: sse-kafka` bindings: option, `when` and `with` types, their JSON Schema
  * fragments (the kernel composes them into the configuration schema) and the route matcher.
  */
-import type { BindingConfig, ConfigIssue, JsonSchema, RouteParams } from '@tributary/kernel';
+import {
+  compilePathPattern,
+  type BindingConfig,
+  type ConfigIssue,
+  type JsonSchema,
+  type RouteParams,
+} from '@tributary/kernel';
 
 /** `bindings.<name>.options` of an `sse-kafka` proxy. All optional. */
 export interface SseKafkaOptions {
@@ -159,47 +165,7 @@ export function validate(config: BindingConfig<SseKafkaOptions, SseKafkaWhen, Ss
   return issues;
 }
 
-const patterns = new Map<string, (path: string) => RouteParams | undefined>();
-
-/**
- * Compiles `/events/{key}/{tag}`: literal text matches exactly, a placeholder captures one or
- * more characters other than `/` and `?`, percent-decoded (a capture that does not decode makes
- * the path not match).
- */
-function compilePath(pattern: string): (path: string) => RouteParams | undefined {
-  let compiled = patterns.get(pattern);
-  if (compiled) return compiled;
-  const names: string[] = [];
-  const source = pattern
-    .split(/(\{\w+\})/)
-    .map((part) => {
-      const m = /^\{(\w+)\}$/.exec(part);
-      if (m) {
-        names.push(m[1]!);
-        return '([^/?]+)';
-      }
-      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    })
-    .join('');
-  const regex = new RegExp(`^${source}$`);
-  compiled = (path) => {
-    const m = regex.exec(path);
-    if (!m) return undefined;
-    const params: Record<string, string> = {};
-    for (let i = 0; i < names.length; i++) {
-      try {
-        params[names[i]!] = decodeURIComponent(m[i + 1]!);
-      } catch {
-        return undefined;
-      }
-    }
-    return params;
-  };
-  patterns.set(pattern, compiled);
-  return compiled;
-}
-
 /** The route matcher for one event-stream path. */
 export function matcher(path: string): (when: SseKafkaWhen) => RouteParams | undefined {
-  return (when) => compilePath(when.path)(path);
+  return (when) => compilePathPattern(when.path)(path);
 }

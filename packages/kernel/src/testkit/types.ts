@@ -7,6 +7,7 @@ import type { CatalogFactory, SchemaRecord, SchemaRef } from '../spi/catalog.ts'
 import type { ModelConfig, ModelFactory } from '../spi/model.ts';
 import { ScriptedPeer, type ScriptedPeerOptions } from './peer.ts';
 import { relay } from '../engine/relay.ts';
+import { compilePathPattern } from '../engine/paths.ts';
 
 /** Begin extension of `test` streams; `route` is what `when: [{ route }]` conditions match. */
 export interface TestBeginEx extends Extension {
@@ -32,26 +33,7 @@ export interface TestClientOptions {
 const TEST_BRAND = Symbol.for('tributary.testkit.binding');
 
 export function matchRoute(pattern: string, route: string | undefined): RouteParams | undefined {
-  if (route === undefined) return undefined;
-  const names: string[] = [];
-  const regex = new RegExp(
-    '^' +
-      pattern
-        .split(/(\{\w+\})/)
-        .map((part) => {
-          const m = /^\{(\w+)\}$/.exec(part);
-          if (m) {
-            names.push(m[1]!);
-            return '([^/]+)';
-          }
-          return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        })
-        .join('') +
-      '$',
-  );
-  const m = regex.exec(route);
-  if (!m) return undefined;
-  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(m[i + 1]!)]));
+  return route === undefined ? undefined : compilePathPattern(pattern, '/')(route);
 }
 
 function refusal(code: string, message?: string): StreamError {
